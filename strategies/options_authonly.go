@@ -1,0 +1,15 @@
+package strategies
+
+// AuthOnlyOptions are the plan's `authonly:` options.
+type AuthOnlyOptions struct {
+	IDColumn    string `yaml:"id_column,omitempty"`    // legacy column receiving the IdP user id (default idp_user_id)
+	MappingFile string `yaml:"mapping_file,omitempty"` // file sources: where legacy id -> IdP id is written
+	BatchSize   int    `yaml:"batch_size,omitempty"`   // rows per write-back transaction (default 1000)
+}
+
+func (o *AuthOnlyOptions) validate(bad badFunc) error {
+	if o.BatchSize < 0 {
+		return bad("authonly.batch_size", "must not be negative")
+	}
+	return nil
+}
