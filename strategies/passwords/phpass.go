@@ -1,0 +1,186 @@
+package passwords
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
+	"strconv"
+	"strings"
+)
+
+// phpassFormats: the portable phpass hashes of WordPress (before 6.8), phpBB and
+// Drupal 7 ($S$, and U$S$ for md5 hashes Drupal 7 upgraded from Drupal 6).
+func phpassFormats() []format {
+	return []format{
+		{
+			name: "phpass", family: "phpass", weak: true,
+			doc:    "$P$ or $H$ + count char + 8-char salt + 22 chars (WordPress < 6.8, phpBB3, Drupal 7 imports); md5-based",
+			prefix: "$P$",
+			sniff_: func(_ *Verifier, s Stored) float64 {
+				if strings.HasPrefix(s.Hash, "$H$") {
+					return 1
+				}
+				return 0
+			},
+			parse: func(_ *Verifier, s Stored) (map[string]string, error) {
+				p, err := parsePhpass("phpass", s.Hash, 34)
+				if err != nil {
+					return nil, err
+				}
+				return p.params(), nil
+			},
+			verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
+				p, err := parsePhpass("phpass", s.Hash, 34)
+				if err != nil {
+					return false, err
+				}
+				return p.verify(ctx, md5.New, pw, 16)
+			},
+			hash: func(pw string) (Stored, error) {
+				// WordPress's settings: 2^13 rounds ("B"), 6 random bytes of salt.
+				raw := make([]byte, 6)
+				_, _ = rand.Read(raw)
+				setting := "$P$B" + phpassEncode(raw, 6)
+				p, err := parsePhpass("phpass", setting+strings.Repeat(".", 22), 34)
+				if err != nil {
+					return Stored{}, err
+				}
+				sum, err := p.compute(context.Background(), md5.New, pw)
+				return Stored{Hash: setting + phpassEncode(sum, 16)}, err
+			},
+		},
+		{
+			name: "drupal7", family: "phpass",
+			doc:    "$S$ + count char + 8-char salt + 43 chars (Drupal 7, SHA-512); U$S$ for upgraded Drupal 6 md5 hashes",
+			prefix: "$S$",
+			sniff_: func(_ *Verifier, s Stored) float64 {
+				if strings.HasPrefix(s.Hash, "U$S$") {
+					return 1
+				}
+				return 0
+			},
+			parse: func(_ *Verifier, s Stored) (map[string]string, error) {
+				p, err := parsePhpass("drupal7", strings.TrimPrefix(s.Hash, "U"), 55)
+				if err != nil {
+					return nil, err
+				}
+				params := p.params()
+				if strings.HasPrefix(s.Hash, "U") {
+					params["prehash"] = "md5"
+				}
+				return params, nil
+			},
+			verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
+				h, upgraded := strings.CutPrefix(s.Hash, "U")
+				p, err := parsePhpass("drupal7", h, 55)
+				if err != nil {
+					return false, err
+				}
+				if upgraded {
+					sum := md5.Sum([]byte(pw))
+					pw = hex.EncodeToString(sum[:])
+				}
+				return p.verify(ctx, sha512.New, pw, 64)
+			},
+		},
+	}
+}
+
+// phpassAlphabet is phpass's itoa64, also used by Drupal 7.
+const phpassAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+type phpassHash struct {
+	setting string // "$P$" + count + salt (12 characters)
+	log2    int
+	salt    string
+	full    string
+}
+
+func parsePhpass(name, h string, length int) (*phpassHash, error) {
+	if len(h) != length {
+		return nil, malformed(name, "expected %d characters, got %d; check the column is not truncated", length, len(h))
+	}
+	if h[0] != '$' || h[2] != '$' || !strings.ContainsRune("PHS", rune(h[1])) {
+		return nil, malformed(name, "expected $P$, $H$ or $S$")
+	}
+	log2 := strings.IndexByte(phpassAlphabet, h[3])
+	if log2 < 7 || log2 > 30 {
+		return nil, malformed(name, "the count character %q is outside phpass's range (7..30)", h[3])
+	}
+	if log2 > MaxPhpassLog2 {
+		return nil, malformed(name, "2^%d rounds is above the cap of 2^%d", log2, MaxPhpassLog2)
+	}
+	for i := 4; i < len(h); i++ {
+		if strings.IndexByte(phpassAlphabet, h[i]) < 0 {
+			return nil, malformed(name, "character %d is not in phpass's alphabet", i+1)
+		}
+	}
+	return &phpassHash{setting: h[:12], log2: log2, salt: h[4:12], full: h}, nil
+}
+
+func (p *phpassHash) params() map[string]string {
+	return map[string]string{"variant": p.setting[:3], "iterations": strconv.Itoa(1 << p.log2), "log2_rounds": strconv.Itoa(p.log2), "salt_length": "8"}
+}
+
+// compute runs the phpass loop: h = H(salt+pw), then 2^log2 times h = H(h+pw).
+func (p *phpassHash) compute(ctx context.Context, newHash func() hash.Hash, pw string) ([]byte, error) {
+	d := newHash()
+	d.Write([]byte(p.salt))
+	d.Write([]byte(pw))
+	sum := d.Sum(nil)
+	for i := 1 << p.log2; i > 0; i-- {
+		if i&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		d.Reset()
+		d.Write(sum)
+		d.Write([]byte(pw))
+		sum = d.Sum(sum[:0])
+	}
+	return sum, nil
+}
+
+func (p *phpassHash) verify(ctx context.Context, newHash func() hash.Hash, pw string, n int) (bool, error) {
+	sum, err := p.compute(ctx, newHash, pw)
+	if err != nil {
+		return false, err
+	}
+	got := p.setting + phpassEncode(sum, n)
+	if len(got) > len(p.full) { // Drupal 7 keeps only the first 55 characters
+		got = got[:len(p.full)]
+	}
+	return equal([]byte(got), []byte(p.full)), nil
+}
+
+// phpassEncode is phpass's encode64 (little-endian groups of 3 bytes, itoa64).
+func phpassEncode(in []byte, count int) string {
+	var b strings.Builder
+	for i := 0; i < count; {
+		v := int(in[i])
+		i++
+		b.WriteByte(phpassAlphabet[v&0x3f])
+		if i < count {
+			v |= int(in[i]) << 8
+		}
+		b.WriteByte(phpassAlphabet[(v>>6)&0x3f])
+		if i >= count {
+			break
+		}
+		i++
+		if i < count {
+			v |= int(in[i]) << 16
+		}
+		b.WriteByte(phpassAlphabet[(v>>12)&0x3f])
+		if i >= count {
+			break
+		}
+		i++
+		b.WriteByte(phpassAlphabet[(v>>18)&0x3f])
+	}
+	return b.String()
+}

@@ -1,0 +1,97 @@
+package passwords
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/scrypt"
+)
+
+// scryptFormats: the PHC-style "$scrypt$" string of passlib (and go-crypt).
+func scryptFormats() []format {
+	return []format{{
+		name: "scrypt", family: "scrypt",
+		doc:    "$scrypt$ln=..,r=..,p=..$salt$hash (passlib scrypt)",
+		prefix: "$scrypt$",
+		parse: func(_ *Verifier, s Stored) (map[string]string, error) {
+			sc, err := parseScrypt(s.Hash)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]string{"ln": strconv.Itoa(sc.ln), "r": strconv.Itoa(sc.r), "p": strconv.Itoa(sc.p),
+				"salt_length": strconv.Itoa(len(sc.salt)), "key_length": strconv.Itoa(len(sc.key))}, nil
+		},
+		verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
+			sc, err := parseScrypt(s.Hash)
+			if err != nil {
+				return false, err
+			}
+			got, err := scrypt.Key([]byte(pw), sc.salt, 1<<sc.ln, sc.r, sc.p, len(sc.key))
+			if err != nil {
+				return false, malformed("scrypt", "%v", err)
+			}
+			return equal(got, sc.key), nil
+		},
+	}}
+}
+
+type scryptHash struct {
+	ln, r, p  int
+	salt, key []byte
+}
+
+func parseScrypt(h string) (*scryptHash, error) {
+	parts := strings.Split(h, "$")
+	if len(parts) != 5 || parts[0] != "" || parts[1] != "scrypt" {
+		return nil, malformed("scrypt", "expected $scrypt$ln=..,r=..,p=..$salt$hash (5 fields separated by $), got %d fields", len(parts))
+	}
+	sc := &scryptHash{}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(parts[2], ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(val)
+		if !ok || err != nil || n < 1 || seen[k] {
+			return nil, malformed("scrypt", "parameter %q is not key=positive-number", kv)
+		}
+		seen[k] = true
+		switch k {
+		case "ln":
+			sc.ln = n
+		case "r":
+			sc.r = n
+		case "p":
+			sc.p = n
+		default:
+			return nil, malformed("scrypt", "unknown parameter %q (expected ln, r, p)", k)
+		}
+	}
+	if !seen["ln"] || !seen["r"] || !seen["p"] {
+		return nil, malformed("scrypt", "parameters need ln, r and p")
+	}
+	if err := checkScryptCost("scrypt", sc.ln, sc.r, sc.p); err != nil {
+		return nil, err
+	}
+	var err error
+	if sc.salt, err = ab64(parts[3]); err != nil {
+		return nil, malformed("scrypt", "the salt is not base64")
+	}
+	if sc.key, err = ab64(parts[4]); err != nil || len(sc.key) < 4 {
+		return nil, malformed("scrypt", "the hash is not base64 of at least 4 bytes")
+	}
+	return sc, nil
+}
+
+// checkScryptCost applies the memory (128*N*r) and parallelism caps.
+func checkScryptCost(name string, ln, r, p int) error {
+	if ln < 1 || ln > 30 || r < 1 || r > 64 {
+		return malformed(name, "parameters ln=%d r=%d are out of range (ln 1..30, r 1..64)", ln, r)
+	}
+	if mem := 128 * (1 << ln) * r; mem > MaxScryptMemory {
+		return malformed(name, "N=2^%d, r=%d needs %d MiB, above the cap of %d MiB", ln, r, mem>>20, MaxScryptMemory>>20)
+	}
+	if p < 1 || p > MaxScryptParallelism {
+		return malformed(name, "parallelism p=%d is outside 1..%d", p, MaxScryptParallelism)
+	}
+	return nil
+}
