@@ -1,0 +1,176 @@
+package sources
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/passwords"
+)
+
+// Vendor exports. Their records are read like any JSON source; these are the keys
+// (Record.Fields) a mapping should use.
+//
+// Auth0 user export (NDJSON from the export job or a support export; a JSON array works too):
+//
+//	user_id, email, email_verified, username, phone_number, phone_verified, name,
+//	given_name, family_name, nickname, picture, blocked, created_at, last_login,
+//	password_hash (bcrypt, support exports),
+//	custom_password_hash.algorithm, custom_password_hash.hash.value,
+//	custom_password_hash.hash.encoding, custom_password_hash.salt.value, ...
+//	app_metadata.<key>, user_metadata.<key>
+//
+// Firebase Auth export (firebase auth:export users.json --format=json):
+//
+//	localId, email, emailVerified, phoneNumber, displayName, photoUrl, disabled,
+//	passwordHash, salt (both standard base64, as exported), createdAt, lastSignedInAt
+//	(time.Time, from the export's milliseconds), customAttributes (the raw JSON string)
+//	and customAttributes.<key> (its parsed values), providerUserInfo ([]any)
+//
+// The Firebase hash parameters come from source.hash_config through HashConfiger.
+
+// HashConfiger is a source that carries the password hash parameters its hashes need
+// (Firebase exports).
+type HashConfiger interface {
+	HashConfig(ctx context.Context) (*passwords.FirebaseConfig, error)
+}
+
+// DefaultMapping returns the mapping that suits a vendor export (auth0, firebase),
+// for the wizard to suggest; other kinds get an empty mapping (see the mapping
+// package's suggestions, which work from column names and values).
+func DefaultMapping(kind string) strategies.Mapping {
+	col := func(c string) strategies.FieldRef { return strategies.FieldRef{Column: c} }
+	switch kind {
+	case strategies.SourceAuth0:
+		return strategies.Mapping{
+			LegacyID:            col("user_id"),
+			Email:               col("email"),
+			EmailVerified:       col("email_verified"),
+			PhoneNumber:         col("phone_number"),
+			PhoneNumberVerified: col("phone_verified"),
+			PreferredUsername:   col("username"),
+			Name:                col("name"),
+			GivenName:           col("given_name"),
+			FamilyName:          col("family_name"),
+			Nickname:            col("nickname"),
+			Picture:             col("picture"),
+			Disabled:            col("blocked"),
+			PasswordHash:        col("password_hash"),
+			PasswordFormat:      "auto",
+		}
+	case strategies.SourceFirebase:
+		return strategies.Mapping{
+			LegacyID:       col("localId"),
+			Email:          col("email"),
+			EmailVerified:  col("emailVerified"),
+			PhoneNumber:    col("phoneNumber"),
+			Name:           col("displayName"),
+			Picture:        col("photoUrl"),
+			Disabled:       col("disabled"),
+			PasswordHash:   col("passwordHash"),
+			PasswordSalt:   col("salt"),
+			PasswordFormat: "firebase_scrypt",
+		}
+	}
+	return strategies.Mapping{}
+}
+
+// firebaseFields turns a Firebase record's conventions into plain values: the
+// millisecond timestamps become time.Time and customAttributes (a JSON string) is
+// also parsed into customAttributes.<key>.
+func firebaseFields(f map[string]any) {
+	for _, k := range []string{"createdAt", "lastSignedInAt", "lastRefreshAt"} {
+		var ms int64
+		switch v := f[k].(type) {
+		case string:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			ms = n
+		case int64:
+			ms = v
+		default:
+			continue
+		}
+		f[k] = time.UnixMilli(ms).UTC()
+	}
+	if s, ok := f["customAttributes"].(string); ok && s != "" {
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil {
+			flatten(f, "customAttributes.", m)
+		}
+	}
+}
+
+// HashConfig implements HashConfiger for Firebase exports. The file may be JSON
+// ({"algorithm": "SCRYPT", "base64_signer_key": ..., "base64_salt_separator": ...,
+// "rounds": 8, "mem_cost": 14}) or the text the Firebase console shows
+// (hash_config { algorithm: SCRYPT, base64_signer_key: ..., ... }).
+func (s *jsonSource) HashConfig(ctx context.Context) (*passwords.FirebaseConfig, error) {
+	if s.kind != strategies.SourceFirebase {
+		return nil, &strategies.Error{Code: strategies.CodeSource, Field: "source.hash_config", Message: fmt.Sprintf("a %s source has no hash parameters", s.kind)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(s.hashConfig)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &strategies.Error{Code: strategies.CodeSource, File: s.hashConfig, Field: "source.hash_config",
+			Message: "file not found; save the project's password hash parameters (Firebase console: Authentication > Users > Password hash parameters) to this file"}
+	}
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodeSource, File: s.hashConfig, Field: "source.hash_config", Message: "cannot read the hash config", Err: err}
+	}
+	return parseHashConfig(s.hashConfig, data)
+}
+
+func parseHashConfig(path string, data []byte) (*passwords.FirebaseConfig, error) {
+	vals := map[string]string{}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err == nil {
+		if inner, ok := raw["hash_config"].(map[string]any); ok {
+			raw = inner
+		}
+		for k, v := range raw {
+			vals[strings.ToLower(k)] = strings.TrimSpace(fmt.Sprint(v))
+		}
+	} else {
+		// The console's text: "key: value," lines, possibly inside hash_config { }.
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			k = strings.ToLower(strings.TrimSpace(k))
+			v = strings.Trim(strings.TrimSpace(v), `,"'`)
+			vals[k] = v
+		}
+	}
+	bad := func(key, msg string) error {
+		return &strategies.Error{Code: strategies.CodeSource, File: path, Field: "source.hash_config", Message: key + ": " + msg + "; copy the values from the Firebase console (Authentication > Users > Password hash parameters)"}
+	}
+	if a := vals["algorithm"]; a != "" && !strings.EqualFold(a, "SCRYPT") {
+		return nil, bad("algorithm", fmt.Sprintf("%q is not SCRYPT, the only algorithm Firebase exports use", a))
+	}
+	cfg := &passwords.FirebaseConfig{SignerKey: vals["base64_signer_key"], SaltSeparator: vals["base64_salt_separator"]}
+	if cfg.SignerKey == "" {
+		return nil, bad("base64_signer_key", "missing")
+	}
+	var err error
+	if cfg.Rounds, err = strconv.Atoi(vals["rounds"]); err != nil || cfg.Rounds <= 0 {
+		return nil, bad("rounds", fmt.Sprintf("%q is not a positive number", vals["rounds"]))
+	}
+	if cfg.MemCost, err = strconv.Atoi(vals["mem_cost"]); err != nil || cfg.MemCost <= 0 {
+		return nil, bad("mem_cost", fmt.Sprintf("%q is not a positive number", vals["mem_cost"]))
+	}
+	return cfg, nil
+}
