@@ -1,0 +1,199 @@
+package mockidp
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// membersAsMap is objectMembers' result as encoding/json would fill a map.
+func membersAsMap(t *testing.T, ms []member) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range ms {
+		if _, dup := out[m.key]; dup {
+			t.Fatalf("got key %q twice, want each key once", m.key)
+		}
+		out[m.key] = string(m.val)
+	}
+	return out
+}
+
+// TestObjectMembers checks the in-place object scanner against encoding/json on the
+// shapes that reach it: whitespace, escaped and non-ASCII keys, repeated keys (the last
+// wins), nesting, and values that are not objects.
+func TestObjectMembers(t *testing.T) {
+	tests := []struct {
+		name, in string
+		notObj   bool
+	}{
+		{"plain", `{"email":"a@example.com","email_verified":true,"name":"A B"}`, false},
+		{"whitespace", " {\n\t\"email\" : \"a@x.io\" ,\r\n \"roles\" : [ \"a\" , \"b\" ] } ", false},
+		{"empty", `{}`, false},
+		{"empty with space", `{ }`, false},
+		{"nested", `{"address":{"country":"HK","x":{"y":[1,{"z":"}"}]}},"mfa":{"totp":{"secret":"s\"]}"}}}`, false},
+		{"escaped key", `{"em\u0061il":"a@x.io"}`, false},
+		{"non-ASCII key", `{"zoë":"x","email":"a@x.io"}`, false},
+		{"repeated key, last wins", `{"email":"first@x.io","name":"n","email":"last@x.io"}`, false},
+		{"numbers and literals", `{"a":-1.5e3,"b":null,"c":false,"d":0}`, false},
+		{"many keys", "{" + manyKeys(40) + "}", false},
+		{"array", `[{"email":"a@x.io"}]`, true},
+		{"string", `"x"`, true},
+		{"null", `null`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !json.Valid([]byte(tt.in)) {
+				t.Fatalf("test input %s is not JSON", tt.in)
+			}
+			ms, ok := objectMembers([]byte(tt.in))
+			if ok == tt.notObj {
+				t.Fatalf("got object %v, want %v", ok, !tt.notObj)
+			}
+			if !ok {
+				return
+			}
+			var want map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tt.in), &want); err != nil {
+				t.Fatal(err)
+			}
+			wantS := map[string]string{}
+			for k, v := range want {
+				wantS[k] = string(v)
+			}
+			if got := membersAsMap(t, ms); !reflect.DeepEqual(got, wantS) {
+				t.Errorf("got %v, want %v", got, wantS)
+			}
+		})
+	}
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i, i)
+	}
+	return b.String()
+}
+
+// TestArrayElements checks that records are split as encoding/json splits them.
+func TestArrayElements(t *testing.T) {
+	tests := []string{`[]`, `[ ]`, `[{"a":"]"},2, "x" ,[3,[4]],null]`, " [\n{\"email\":\"a@x.io\"}\n] "}
+	for _, in := range tests {
+		t.Run(in, func(t *testing.T) {
+			var want []json.RawMessage
+			if err := json.Unmarshal([]byte(in), &want); err != nil {
+				t.Fatal(err)
+			}
+			got := arrayElements([]byte(in))
+			if len(got) != len(want) {
+				t.Fatalf("got %d elements %q, want %d %q", len(got), got, len(want), want)
+			}
+			for i := range got {
+				if string(got[i]) != string(want[i]) {
+					t.Errorf("element %d: got %s, want %s", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestRedactedEchoes checks echoes of records with secrets: valid JSON, sorted keys,
+// secrets replaced, everything else as sent.
+func TestRedactedEchoes(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"no secrets: as sent", `{"name":"B", "email":"a@x.io"}`, `{"name":"B", "email":"a@x.io"}`},
+		{"password", `{"password":{"type":"bcrypt","password_hash":"$2a$..."},"email":"a@x.io", "roles": ["a", "b"]}`,
+			`{"email":"a@x.io","password":"REDACTED","roles":["a","b"]}`},
+		{"mfa secrets", `{"email":"a@x.io","mfa":{"totp":{"secret":"s"},"email":"a@x.io","password":{"type":"bcrypt"}}}`,
+			`{"email":"a@x.io","mfa":{"email":"a@x.io","password":"REDACTED","totp":"REDACTED"}}`},
+		{"mfa with a null", `{"email":"a@x.io","mfa":{"email":null}}`, `{"email":"a@x.io","mfa":{"email":null}}`},
+		{"mfa not an object", `{"email":"a@x.io","mfa":"oops"}`, `{"email":"a@x.io","mfa":"REDACTED"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, echo, _ := decodeImportRecord(json.RawMessage(tt.in), IdentifierEmail, ProfileAuthgear, nil)
+			if string(echo) != tt.want {
+				t.Errorf("got %s, want %s", echo, tt.want)
+			}
+		})
+	}
+}
+
+// TestIDGen checks imported users' ids: version 7 UUIDs in the canonical form, unique,
+// and ordered by their millisecond.
+func TestIDGen(t *testing.T) {
+	g := newIDGen()
+	seen := map[string]bool{}
+	t0 := time.UnixMilli(1_700_000_000_000)
+	var prev string
+	for i := range 3000 {
+		now := t0.Add(time.Duration(i/100) * time.Millisecond)
+		id := g.next(now)
+		if len(id) != 36 || id[14] != '7' || !strings.ContainsRune("89ab", rune(id[19])) || strings.Count(id, "-") != 4 {
+			t.Fatalf("id %d: got %q, want a version 7 UUID", i, id)
+		}
+		if seen[id] {
+			t.Fatalf("id %d: got %q twice", i, id)
+		}
+		seen[id] = true
+		if i%100 == 0 && prev != "" && id[:13] <= prev[:13] {
+			t.Errorf("id %d: got %q after %q, want a later time prefix", i, id, prev)
+		}
+		prev = id
+	}
+}
+
+// TestImportFileDatabaseReopen imports into a database file, reopens it, and checks
+// the users, the unique identifiers and skips survive.
+func TestImportFileDatabaseReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idp.db")
+	body := map[string]any{"identifier": "email", "records": []any{
+		map[string]any{"email": "a@example.com", "phone_number": "+14155550123"},
+		map[string]any{"email": "b@example.com"},
+	}}
+	s := startServer(t, Config{DBPath: path})
+	if j := importAndWait(t, s, body); j.Summary.Inserted != 2 {
+		t.Fatalf("first import: got %+v, want 2 inserted", j.Summary)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, Config{DBPath: path})
+	j := importAndWait(t, s, map[string]any{"identifier": "email", "records": []any{
+		map[string]any{"email": "A@example.com"},
+		map[string]any{"email": "c@example.com", "phone_number": "+14155550123"},
+		map[string]any{"email": "d@example.com"},
+	}})
+	got := []string{j.Details[0].Outcome, j.Details[1].Outcome, j.Details[2].Outcome}
+	want := []string{OutcomeSkipped, OutcomeFailed, OutcomeInserted}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after reopening: got outcomes %v, want %v", got, want)
+	}
+	if e := j.Details[1].Errors; len(e) != 1 || e[0].Reason != "DuplicatedIdentity" {
+		t.Errorf("phone clash: got errors %+v, want DuplicatedIdentity", e)
+	}
+}
+
+// BenchmarkDecodeImport measures the request and record decoding of a 1,000-record body.
+func BenchmarkDecodeImport(b *testing.B) {
+	body, _ := json.Marshal(benchBatch("u", "$2a$04$abcdefghijklmnopqrstuu5Kx5YH3Q6Nn6Rn6b9fsg2qz8c3pj6a."))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_, identifier, raws, e := DecodeImportRequest(body)
+		if e != nil {
+			b.Fatal(e)
+		}
+		for _, raw := range raws {
+			decodeImportRecord(raw, identifier, ProfileAuthgear, nil)
+		}
+	}
+}
