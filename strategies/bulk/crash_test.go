@@ -1,0 +1,149 @@
+package bulk_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/mockidp"
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bulk"
+)
+
+// childEnv makes the test binary run one bulk import instead of the tests: the plan
+// comes as JSON in the variable. The crash test kills that process with SIGKILL.
+const childEnv = "CUTOVER_BULK_TEST_CHILD_PLAN"
+
+func TestMain(m *testing.M) {
+	if planJSON := os.Getenv(childEnv); planJSON != "" {
+		os.Exit(runChild(planJSON))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(planJSON string) int {
+	var p strategies.Plan
+	if err := json.Unmarshal([]byte(planJSON), &p); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	rep, err := (&bulk.Runner{}).Run(context.Background(), &p, strategies.RunOptions{Resume: os.Getenv("CUTOVER_RESUME") == "1"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	fmt.Printf("child done: %d rows\n", rep.Rows)
+	return 0
+}
+
+// TestCrashAndResume kills a real import process with SIGKILL at random points, resumes
+// it, and checks the mock IdP ends with exactly one user per valid input row.
+func TestCrashAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: -short")
+	}
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "users.csv")
+	const n = 20_000
+	invalid := func(i int) bool { return i%97 == 0 }
+	writeCSV(t, csv, n, invalid)
+	valid := n - n/97
+	s := startIdP(t, mockidp.Config{AdminKeyDir: filepath.Join(dir, "idp"), Faults: mockidp.Faults{Latency: 15 * time.Millisecond}})
+	info := s.Config()
+	p := csvPlan(t, csv)
+	p.Target = strategies.Target{Kind: strategies.TargetMockIDP, URL: info.Issuer, KeyFile: info.AdminKeyFile, KeyID: info.KeyID, Project: info.Project}
+	p.Bulk.BatchBytes = 10_000 // many small batches, so a kill lands mid-run
+	planJSON, _ := json.Marshal(p)
+
+	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	kills := 0
+	for attempt := range 4 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+string(planJSON))
+		if attempt > 0 {
+			cmd.Env = append(cmd.Env, "CUTOVER_RESUME=1")
+		}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		wait := make(chan error, 1)
+		go func() { wait <- cmd.Wait() }()
+		delay := time.Duration(300+rnd.IntN(900)) * time.Millisecond
+		select {
+		case err := <-wait:
+			if err != nil {
+				t.Fatalf("attempt %d: child failed: %v\n%s", attempt, err, out.String())
+			}
+		case <-time.After(delay):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-wait
+			kills++
+			t.Logf("attempt %d: killed after %v, %d users at the IdP", attempt, delay, usersAt(t, s))
+		}
+	}
+	if kills == 0 {
+		t.Fatalf("the run finished before any kill; the test proves nothing (make the input larger)")
+	}
+	// Finish in-process.
+	rep, err := (&bulk.Runner{}).Run(context.Background(), p, strategies.RunOptions{Resume: true})
+	if err != nil {
+		t.Fatalf("final resume: %v", err)
+	}
+	if got := usersAt(t, s); got != valid {
+		t.Errorf("users at the IdP: got %d, want exactly %d (one per valid row)", got, valid)
+	}
+	// The mock IdP can be asked who exists, so rows whose job outcome the kills lost are
+	// checked before being sent again and recorded as inserted by this run.
+	if rep.Rows != n || !rep.Reconciles() || rep.Invalid != int64(n/97) || rep.Inserted != int64(valid) || rep.Skipped != 0 || rep.Failed != 0 {
+		t.Errorf("report: got %+v; want %d rows reconciled, %d invalid, %d inserted and none skipped", rep, n, n/97, valid)
+	}
+	t.Logf("after %d kills: inserted %d", kills, rep.Inserted)
+	// So undo deletes everyone the run created, and nobody else.
+	found, deleted, err := bulk.Undo(context.Background(), rep.RunDir, mockClient(t, s), false)
+	if err != nil || found != valid || deleted != valid {
+		t.Errorf("undo: got found %d, deleted %d (%v); want %d and %d", found, deleted, err, valid, valid)
+	}
+	if got := usersAt(t, s); got != 0 {
+		t.Errorf("users at the IdP after undo: got %d, want 0", got)
+	}
+}
+
+// TestFaultyTarget: 10% of import calls answer 5xx and more than 20 requests/s get 429;
+// every valid row still arrives and the report shows the retries.
+func TestFaultyTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test: -short")
+	}
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "users.csv")
+	const n = 5_000
+	writeCSV(t, csv, n, nil)
+	s := startIdP(t, mockidp.Config{Faults: mockidp.Faults{ErrorRate: 0.10, RateLimit: 20}})
+	p := csvPlan(t, csv)
+	p.Bulk.BatchBytes = 20_000
+	p.Bulk.Concurrency = 8
+	rep, err := runner(t, s).Run(context.Background(), p, strategies.RunOptions{})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.Inserted != n || rep.Failed != 0 || !rep.Reconciles() {
+		t.Errorf("report: got %+v, want all %d inserted", rep, n)
+	}
+	if rep.Retries == 0 {
+		t.Errorf("retries: got 0, want the report to show the retried requests")
+	}
+	if got := usersAt(t, s); got != n {
+		t.Errorf("users at the IdP: got %d, want %d", got, n)
+	}
+	t.Logf("retries: %d in %v", rep.Retries, rep.Duration)
+}

@@ -1,0 +1,279 @@
+package bulk
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
+)
+
+// Names of the files in a run directory.
+const (
+	FileOutcomes     = "outcomes.ndjson"  // one line per input row, append-only
+	FileSent         = "sent.ndjson"      // row ranges of batches about to be posted
+	FileCheckpoint   = "checkpoint.json"  // last fully-recorded position and counts
+	FileLock         = "lock"             // held while a run writes
+	FileRun          = "run.json"         // what the run is: plan, target
+	FileFailuresCSV  = "failures.csv"     // failed and invalid rows
+	FileFailuresJSON = "failures.json"    // the same as JSON
+	FileSummary      = "summary.md"       // Markdown for a CI step summary
+	FileReport       = "report.json"      // the Report
+	DefaultRunRoot   = ".cutover/runs"    // where run directories live unless bulk.run_dir says
+	dryRunSuffix     = "-dry-run"         // dry runs keep their records apart
+	archiveTimestamp = "20060102T150405Z" // suffix of a finished run directory moved aside
+)
+
+// Line is one line of outcomes.ndjson: what became of one input row. It never holds a
+// password hash; Email is set only when the plan's bulk.log_emails allows it.
+type Line struct {
+	Row             int                `json:"row"`
+	Line            int                `json:"line,omitempty"`
+	LegacyID        string             `json:"legacy_id,omitempty"`
+	Email           string             `json:"email,omitempty"`
+	Outcome         strategies.Outcome `json:"outcome"`
+	UserID          string             `json:"user_id,omitempty"`
+	Reason          string             `json:"reason,omitempty"`
+	WithoutPassword bool               `json:"without_password,omitempty"`
+
+	pos string // the row's source position, for the checkpoint; not written
+}
+
+// appendLine writes l as one JSON line by hand: a million lines should cost little.
+func appendLine(dst []byte, l *Line) []byte {
+	dst = append(dst, `{"row":`...)
+	dst = strconv.AppendInt(dst, int64(l.Row), 10)
+	if l.Line > 0 {
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, int64(l.Line), 10)
+	}
+	str := func(k, v string) {
+		if v != "" {
+			dst = append(dst, ',', '"')
+			dst = append(dst, k...)
+			dst = append(dst, '"', ':')
+			dst = idp.AppendJSONString(dst, v)
+		}
+	}
+	str("legacy_id", l.LegacyID)
+	str("email", l.Email)
+	str("outcome", string(l.Outcome))
+	str("user_id", l.UserID)
+	str("reason", l.Reason)
+	if l.WithoutPassword {
+		dst = append(dst, `,"without_password":true`...)
+	}
+	return append(dst, '}', '\n')
+}
+
+// RunInfo is run.json: enough to find the plan and target again (`cutover undo`).
+type RunInfo struct {
+	Plan        string    `json:"plan,omitempty"` // absolute path of the plan file
+	Fingerprint string    `json:"fingerprint"`
+	Target      string    `json:"target"`
+	TargetURL   string    `json:"target_url,omitempty"`
+	Strategy    string    `json:"strategy"`
+	DryRun      bool      `json:"dry_run,omitempty"`
+	Started     time.Time `json:"started"`
+}
+
+// Checkpoint is checkpoint.json. ThroughRow is the highest row such that it and every
+// row before it have an outcome; Pos is that row's source position.
+type Checkpoint struct {
+	ThroughRow int                          `json:"through_row"`
+	Pos        string                       `json:"pos,omitempty"`
+	Recorded   int64                        `json:"recorded"`
+	Counts     map[strategies.Outcome]int64 `json:"counts"`
+	Finished   bool                         `json:"finished"`
+	Updated    time.Time                    `json:"updated"`
+}
+
+// Fingerprint identifies the input of a run: the source's identity (for files, the size
+// and a hash of the first megabyte) and the mapping. Same fingerprint, same run directory.
+func Fingerprint(p *strategies.Plan) (string, error) {
+	h := sha256.New()
+	s := p.Source
+	fmt.Fprintf(h, "kind=%s\ntable=%s\nquery=%s\nkey=%s\ndelim=%s\n", s.Kind, s.Table, s.Query, s.Key, s.Delimiter)
+	if s.DSN != "" {
+		fmt.Fprintf(h, "dsn=%s\n", s.DSN) // as written: a ${VAR} reference, never the expanded secret
+	}
+	if s.Path != "" {
+		path, err := p.Resolve("source.path", s.Path)
+		if err != nil {
+			return "", err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return "", &strategies.Error{Code: strategies.CodeSource, File: path, Field: "source.path", Message: "cannot read the source file", Err: err}
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return "", fmt.Errorf("fingerprint source: %w", err)
+		}
+		fmt.Fprintf(h, "size=%d\n", fi.Size())
+		if _, err := io.CopyN(h, f, 1<<20); err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("fingerprint source: %w", err)
+		}
+	}
+	m, err := json.Marshal(p.Mapping)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint mapping: %w", err)
+	}
+	h.Write(m)
+	fmt.Fprintf(h, "\nidentifier=%s\n", p.Identifier())
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// safeName turns a target name (a host:port, a profile) into a directory name part.
+func safeName(s string) string {
+	return strings.Trim(unsafeName.ReplaceAllString(s, "_"), "_.")
+}
+
+// RunRoot returns where the plan's run directories live.
+func RunRoot(p *strategies.Plan) (string, error) {
+	root := p.Bulk.RunDir
+	if root == "" {
+		root = DefaultRunRoot
+		if p.File != "" {
+			return filepath.Join(filepath.Dir(p.File), root), nil
+		}
+		return root, nil
+	}
+	return p.Resolve("bulk.run_dir", root)
+}
+
+// State is what earlier attempts of a run recorded: rows with an outcome and rows that
+// were (possibly) sent without a recorded outcome.
+type State struct {
+	Done   bitset // rows whose outcome is final for this attempt
+	Sent   bitset // rows in batches that may have reached the target
+	Failed bitset // rows whose last outcome is failed (for --only-failed)
+	Lines  int64
+}
+
+// loadState reads outcomes.ndjson and sent.ndjson. A last line cut short by a crash is
+// dropped and the file truncated to the last complete line.
+func loadState(dir string) (*State, error) {
+	st := &State{}
+	path := filepath.Join(dir, FileOutcomes)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read outcome log: %w", err)
+	}
+	defer f.Close()
+	var good int64
+	r := bufio.NewReaderSize(f, 1<<16)
+	for {
+		b, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("%s: a line longer than 64 KiB; the outcome log is damaged", path)
+		}
+		if err != nil { // io.EOF: b holds a partial line, if any
+			break
+		}
+		var l Line
+		if jerr := json.Unmarshal(b, &l); jerr != nil || l.Row <= 0 {
+			return nil, fmt.Errorf("%s: line %d is not an outcome record (%v); the outcome log is damaged", path, st.Lines+1, jerr)
+		}
+		good += int64(len(b))
+		st.Lines++
+		st.Done.set(l.Row)
+		if l.Outcome == strategies.OutcomeFailed {
+			st.Failed.set(l.Row)
+		} else {
+			st.Failed.clear(l.Row)
+		}
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() != good {
+		if err := f.Truncate(good); err != nil {
+			return nil, fmt.Errorf("drop the partial last line of %s: %w", path, err)
+		}
+	}
+	sent, err := os.ReadFile(filepath.Join(dir, FileSent))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read sent log: %w", err)
+	}
+	for line := range bytes.Lines(sent) {
+		var s sentRange
+		if json.Unmarshal(line, &s) != nil {
+			continue // a partial last line: that batch was never posted
+		}
+		for _, row := range s.Rows {
+			st.Sent.set(row)
+		}
+	}
+	return st, nil
+}
+
+// sentRange is one line of sent.ndjson: the rows of a batch about to be posted.
+type sentRange struct {
+	Batch int64 `json:"batch"`
+	Rows  []int `json:"rows"`
+}
+
+// bitset is a growable set of row numbers: 125 KB per million rows.
+type bitset struct{ w []uint64 }
+
+func (b *bitset) set(i int) {
+	for i/64 >= len(b.w) {
+		b.w = append(b.w, make([]uint64, max(len(b.w), 16))...)
+	}
+	b.w[i/64] |= 1 << (i % 64)
+}
+
+func (b *bitset) clear(i int) {
+	if i/64 < len(b.w) {
+		b.w[i/64] &^= 1 << (i % 64)
+	}
+}
+
+func (b *bitset) has(i int) bool {
+	return i/64 < len(b.w) && b.w[i/64]&(1<<(i%64)) != 0
+}
+
+// writeJSONAtomic writes v as indented JSON to path via a temporary file and rename.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

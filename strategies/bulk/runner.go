@@ -1,0 +1,523 @@
+// Package bulk is the bulk strategy: read every legacy user, map and validate, pack
+// import requests to the target's body limit, send them with bounded concurrency and
+// retries, and record what became of every input row in a run directory that survives
+// a crash (outcome log, checkpoint, lock), ending in a report whose counts reconcile.
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/mapping"
+	"github.com/cutover/cutover/strategies/passwords"
+	"github.com/cutover/cutover/strategies/sources"
+)
+
+// DefaultConcurrency is the number of import jobs in flight unless bulk.concurrency says.
+const DefaultConcurrency = 4
+
+// Target is where a run imports: the import API, and what it accepts.
+type Target struct {
+	Importer idp.Importer // *idp.Client, or *idp.MockClient (which adds Finder and Deleter)
+	// Profile names the password formats the target takes, as passwords.Convert knows
+	// them: "authgear" (bcrypt only) or "permissive".
+	Profile string
+	// Name identifies the target in the run directory's name, e.g. "mockidp-authgear".
+	Name  string
+	URL   string
+	Close func() error // may be nil
+}
+
+// Runner runs the bulk strategy; it implements strategies.Runner.
+type Runner struct {
+	// OpenTarget connects to the plan's target. nil means OpenTarget (Authgear, or an
+	// already running mock IdP given by target.url); cmd/cutover supplies one that can
+	// also start the bundled mock IdP in-process.
+	OpenTarget func(ctx context.Context, p *strategies.Plan) (*Target, error)
+	Log        *slog.Logger // nil discards
+	// Skip, when set, is asked about every mapped row before it is imported: a non-empty
+	// reason leaves the user out, recorded as skipped with that reason (the lazy sweep
+	// leaves out the users the bridge already migrated).
+	Skip func(u *strategies.User) string
+}
+
+var _ strategies.Runner = (*Runner)(nil)
+
+// OpenTarget connects to an Authgear-compatible target described by the plan: the
+// target's URL, project, key_file and key_id. For a mock IdP given by URL it returns a
+// client with the mock's Finder and Deleter.
+func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*Target, error) {
+	t := p.Target
+	if t.URL == "" {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url",
+			Message: "missing; an in-process mock IdP is started by `cutover run` and `cutover rehearse`, otherwise give the target's URL"}
+	}
+	keyPath, err := p.Resolve("target.key_file", t.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if keyPath == "" {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "missing; give the Admin API private key (PEM) file"}
+	}
+	key, err := idp.LoadKey(keyPath)
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "cannot use the Admin API key", Err: err}
+	}
+	url, err := strategies.Expand("target.url", t.URL)
+	if err != nil {
+		return nil, err
+	}
+	c, err := idp.New(idp.Config{BaseURL: url, Project: t.Project, KeyID: t.KeyID, Key: key, Log: log})
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url", Message: "cannot use the target URL", Err: err}
+	}
+	out := &Target{Importer: c, Profile: strategies.ProfileAuthgear, Name: c.BaseURL(), URL: url}
+	if t.Kind == strategies.TargetMockIDP {
+		out.Importer = &idp.MockClient{Client: c}
+		if t.Profile != "" {
+			out.Profile = t.Profile
+		}
+	}
+	return out, nil
+}
+
+// Run runs the plan's bulk import (or continues, retries or rehearses it per o).
+func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	started := time.Now()
+	open := r.OpenTarget
+	if open == nil {
+		open = func(ctx context.Context, p *strategies.Plan) (*Target, error) { return OpenTarget(ctx, p, log) }
+	}
+	if o.Resume && o.OnlyFailed != "" {
+		return nil, strategies.Errorf(strategies.CodeUsage, "--resume and --only-failed do not go together; finish the interrupted run with --resume first")
+	}
+	fp, err := Fingerprint(p)
+	if err != nil {
+		return nil, err
+	}
+	root, err := RunRoot(p)
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if tgt.Close != nil {
+		defer tgt.Close()
+	}
+	dir, fresh, err := chooseDir(root, fp, tgt.Name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	_ = os.Chmod(dir, 0o700)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if fresh {
+		for _, f := range []string{FileOutcomes, FileSent, FileCheckpoint, FileFailuresCSV, FileFailuresJSON, FileSummary, FileReport} {
+			_ = os.Remove(filepath.Join(dir, f))
+		}
+		planPath := ""
+		if p.File != "" {
+			planPath, _ = filepath.Abs(p.File)
+		}
+		if err := writeJSONAtomic(filepath.Join(dir, FileRun), RunInfo{Plan: planPath, Fingerprint: fp, Target: tgt.Name,
+			TargetURL: tgt.URL, Strategy: p.Strategy, DryRun: o.DryRun, Started: started.UTC()}); err != nil {
+			return nil, fmt.Errorf("write run record: %w", err)
+		}
+	}
+	st := &State{}
+	if !fresh {
+		if st, err = loadState(dir); err != nil {
+			return nil, err
+		}
+	}
+	runStarted := started
+	if !fresh {
+		var ri RunInfo
+		if err := readJSON(filepath.Join(dir, FileRun), &ri); err == nil {
+			runStarted = ri.Started
+		}
+	}
+	ru := &run{
+		plan: p, opts: o, tgt: tgt, dir: dir, log: log, state: st, started: started, runStarted: runStarted,
+		onlyFailed: o.OnlyFailed != "", dryRun: o.DryRun,
+		skip: r.Skip,
+	}
+	if err := ru.prepare(ctx); err != nil {
+		return nil, err
+	}
+	defer ru.src.Close()
+	defer ru.mapper.Close()
+	runErr := ru.loop(ctx)
+	if err := ru.mapper.Close(); err != nil && runErr == nil {
+		runErr = err // duplicates may have gone unreported: the run cannot be trusted
+	}
+	if err := ru.closeLogs(runErr == nil); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return nil, &strategies.Error{Code: strategies.CodeCancelled, File: dir,
+				Message: fmt.Sprintf("run stopped after recording %d rows; continue it with --resume", ru.recorded), Err: ctx.Err()}
+		}
+		return nil, fmt.Errorf("bulk run (records in %s; continue with --resume once fixed): %w", dir, runErr)
+	}
+	rep, err := BuildReport(dir, p.Bulk.LogEmails)
+	if err != nil {
+		return nil, err
+	}
+	rep.Retries = ru.priorRetries + tgt.Importer.Retries()
+	rep.DryRun = o.DryRun
+	rep.Duration = time.Since(started)
+	rep.NextSteps = append(rep.NextSteps, ru.notes...)
+	rep.NextSteps = append(rep.NextSteps, nextSteps(rep, p, dir)...)
+	if err := writeReportFiles(dir, rep); err != nil {
+		return nil, err
+	}
+	ru.progress(true)
+	return rep, nil
+}
+
+// chooseDir picks the run directory: the plan's (to resume, or fresh), the dry-run one,
+// or the one --only-failed names. fresh means earlier records there are discarded.
+func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fresh bool, err error) {
+	name := fp + "-" + safeName(target)
+	switch {
+	case o.OnlyFailed != "":
+		dir = o.OnlyFailed
+		if _, err := os.Stat(filepath.Join(dir, FileOutcomes)); err != nil && !filepath.IsAbs(dir) {
+			dir = filepath.Join(root, o.OnlyFailed)
+		}
+		if _, err := os.Stat(filepath.Join(dir, FileOutcomes)); err != nil {
+			return "", false, strategies.Errorf(strategies.CodeUsage, "--only-failed %s: no outcome log there; give a run directory printed by an earlier run (under %s)", o.OnlyFailed, root)
+		}
+		return dir, false, nil
+	case o.DryRun:
+		return filepath.Join(root, name+dryRunSuffix), true, nil
+	}
+	dir = filepath.Join(root, name)
+	var cp Checkpoint
+	_, statErr := os.Stat(filepath.Join(dir, FileOutcomes))
+	exists := statErr == nil
+	if o.Resume {
+		if !exists {
+			return "", false, strategies.Errorf(strategies.CodeUsage, "nothing to resume: there is no run of this plan and source in %s; run without --resume", dir)
+		}
+		return dir, false, nil
+	}
+	if exists {
+		if err := readJSON(filepath.Join(dir, FileCheckpoint), &cp); err != nil || !cp.Finished {
+			return "", false, strategies.Errorf(strategies.CodeUsage, "an interrupted run of this plan is in %s; continue it with --resume (or move that directory away to start over)", dir)
+		}
+		// A finished run is kept: moved aside under its finishing time (numbered when
+		// runs finish within the same second, as quick idempotent re-runs do).
+		archive := dir + "-" + cp.Updated.UTC().Format(archiveTimestamp)
+		for i := 2; ; i++ {
+			if _, err := os.Stat(archive); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			archive = fmt.Sprintf("%s-%s-%d", dir, cp.Updated.UTC().Format(archiveTimestamp), i)
+		}
+		if err := os.Rename(dir, archive); err != nil {
+			return "", false, fmt.Errorf("move the previous run aside: %w", err)
+		}
+	}
+	return dir, true, nil
+}
+
+// run is the state of one attempt.
+type run struct {
+	plan       *strategies.Plan
+	opts       strategies.RunOptions
+	tgt        *Target
+	dir        string
+	log        *slog.Logger
+	state      *State
+	started    time.Time
+	runStarted time.Time // when the run (not this attempt) began, from run.json
+	onlyFailed bool
+	dryRun     bool
+	skip       func(*strategies.User) string // Runner.Skip
+
+	src          sources.Source
+	mapper       *mapping.Mapper
+	verifier     *passwords.Verifier
+	identifier   string
+	total        int64
+	limit        int
+	concurrency  int
+	policy       string
+	existing     map[string]bool // dry run: identifiers already at the target; nil when unknown
+	priorRetries int64
+	notes        []string
+
+	outcomes *os.File
+	sent     *os.File
+	sentMu   sync.Mutex
+	batchSeq atomic.Int64 // numbers batches in sent.ndjson
+
+	// Written by the writer goroutine only, read after it ends.
+	recorded   int64
+	seen       *bitset
+	counts     map[strategies.Outcome]int64
+	through    int
+	pos        string
+	lastCP     time.Time
+	lastProg   time.Time
+	lastErrors []string
+	progMu     sync.Mutex
+}
+
+// prepare opens the source, the mapper, the logs, and (dry run) learns who exists.
+func (ru *run) prepare(ctx context.Context) error {
+	p := ru.plan
+	var key []byte
+	if p.Mapping.PasswordKey != "" {
+		k, err := strategies.Expand("mapping.password_key", p.Mapping.PasswordKey)
+		if err != nil {
+			return err
+		}
+		key = []byte(k)
+	}
+	v, err := passwords.New(passwords.Options{Key: key})
+	if err != nil {
+		return fmt.Errorf("set up password formats: %w", err)
+	}
+	ru.verifier = v
+	m, err := mapping.New(p, mapping.Options{Verifier: v})
+	if err != nil {
+		return err
+	}
+	ru.mapper = m
+	ru.identifier = m.Identifier()
+	src, err := sources.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	ru.src = src
+	ru.total = -1
+	if c, ok := src.(sources.Counter); ok {
+		if n, _, err := c.Count(ctx); err == nil {
+			ru.total = n
+		}
+	}
+	ru.limit = p.Bulk.BatchBytes
+	if ru.limit == 0 {
+		ru.limit = idp.BodyMaxSize
+	}
+	ru.concurrency = p.Bulk.Concurrency
+	if ru.concurrency == 0 {
+		ru.concurrency = DefaultConcurrency
+	}
+	ru.policy = p.Bulk.UnsupportedHash
+	if ru.policy == "" {
+		ru.policy = strategies.UnsupportedFail
+	}
+	var cp Checkpoint
+	if readJSON(filepath.Join(ru.dir, FileCheckpoint), &cp) == nil {
+		ru.through, ru.pos = cp.ThroughRow, cp.Pos
+	}
+	ru.priorRetries = readPriorRetries(ru.dir)
+	ru.counts = map[strategies.Outcome]int64{}
+	if ru.outcomes, err = os.OpenFile(filepath.Join(ru.dir, FileOutcomes), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+		return fmt.Errorf("open outcome log: %w", err)
+	}
+	if ru.sent, err = os.OpenFile(filepath.Join(ru.dir, FileSent), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+		return fmt.Errorf("open sent log: %w", err)
+	}
+	if ru.dryRun {
+		if f, ok := ru.tgt.Importer.(idp.Finder); ok {
+			if ru.existing, err = listIdentifiers(ctx, f, ru.identifier); err != nil {
+				return fmt.Errorf("dry run: ask the target which users exist: %w", err)
+			}
+		} else {
+			ru.notes = append(ru.notes, "dry run: this target cannot be asked which users exist, so every valid row is counted as inserted")
+		}
+	}
+	return nil
+}
+
+// listIdentifiers pages through the target's users and returns their identifiers,
+// lower-cased. A dry run compares each row against it.
+func listIdentifiers(ctx context.Context, f idp.Finder, identifier string) (map[string]bool, error) {
+	out := map[string]bool{}
+	const page = 10_000
+	for off := 0; ; off += page {
+		pg, err := f.FindUsers(ctx, idp.Query{Limit: page, Offset: off})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range pg.Users {
+			v := u.Email
+			switch identifier {
+			case "phone_number":
+				v = u.PhoneNumber
+			case "preferred_username":
+				v = u.PreferredUsername
+			}
+			if v != "" {
+				out[strings.ToLower(v)] = true
+			}
+		}
+		if len(pg.Users) < page {
+			return out, nil
+		}
+	}
+}
+
+// closeLogs closes the log files and writes the last checkpoint.
+func (ru *run) closeLogs(finished bool) error {
+	err := ru.writeCheckpoint(finished)
+	ru.sent.Close()
+	if cerr := ru.outcomes.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (ru *run) writeCheckpoint(finished bool) error {
+	counts := make(map[strategies.Outcome]int64, len(ru.counts))
+	for k, v := range ru.counts {
+		counts[k] = v
+	}
+	cp := struct {
+		Checkpoint
+		Retries int64 `json:"retries"`
+	}{Checkpoint{ThroughRow: ru.through, Pos: ru.pos, Recorded: ru.state.Lines + ru.recorded, Counts: counts,
+		Finished: finished, Updated: time.Now().UTC()}, ru.priorRetries + ru.tgt.Importer.Retries()}
+	if err := writeJSONAtomic(filepath.Join(ru.dir, FileCheckpoint), cp); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
+
+func readPriorRetries(dir string) int64 {
+	var cp struct {
+		Retries int64 `json:"retries"`
+	}
+	_ = readJSON(filepath.Join(dir, FileCheckpoint), &cp)
+	return cp.Retries
+}
+
+// progress reports to the caller at most every 250ms, and always when final.
+func (ru *run) progress(final bool) {
+	if ru.opts.Progress == nil {
+		return
+	}
+	ru.progMu.Lock()
+	defer ru.progMu.Unlock()
+	now := time.Now()
+	if !final && now.Sub(ru.lastProg) < 250*time.Millisecond {
+		return
+	}
+	ru.lastProg = now
+	counts := make(map[strategies.Outcome]int64, len(ru.counts))
+	var done int64
+	for k, v := range ru.counts {
+		counts[k] = v
+		done += v
+	}
+	el := now.Sub(ru.started).Seconds()
+	pr := strategies.Progress{Phase: "importing", Total: ru.total, Done: done + ru.state.Lines, Counts: counts,
+		Retries: ru.priorRetries + ru.tgt.Importer.Retries(), LastErrors: append([]string(nil), ru.lastErrors...)}
+	if ru.dryRun {
+		pr.Phase = "dry run"
+	}
+	if final {
+		pr.Phase = "done"
+	}
+	if el > 0 {
+		pr.Rate = float64(done) / el
+	}
+	if pr.Rate > 0 && ru.total > 0 && pr.Done < ru.total {
+		pr.ETA = time.Duration(float64(ru.total-pr.Done) / pr.Rate * float64(time.Second))
+	}
+	ru.opts.Progress(pr)
+}
+
+// errAbort marks a failure that stops the whole run (a refused token, a target that
+// stays down): rows in flight stay unrecorded and --resume picks them up.
+var errAbort = errors.New("the target cannot take imports now")
+
+// loop runs the pipeline: this goroutine reads and maps; workers import; one writer
+// records outcomes. Memory is bounded by the pool of units (concurrency + 2 batches).
+func (ru *run) loop(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	nUnits := ru.concurrency + 2
+	free := make(chan *unit, nUnits)
+	for range nUnits {
+		free <- newUnit(ru.limit)
+	}
+	work := make(chan *unit, ru.concurrency)
+	done := make(chan *unit, nUnits)
+	var producers sync.WaitGroup
+	producers.Add(ru.concurrency + 1)
+	for range ru.concurrency {
+		g.Go(func() error {
+			defer producers.Done()
+			for u := range work {
+				if err := ru.process(gctx, u); err != nil {
+					return err
+				}
+				done <- u
+			}
+			return nil
+		})
+	}
+	go func() { producers.Wait(); close(done) }()
+	var writeErr error
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for u := range done {
+			if writeErr == nil {
+				if writeErr = ru.record(u); writeErr != nil {
+					cancel() // stop reading and sending: outcomes can no longer be kept
+				}
+			}
+			u.reset()
+			free <- u
+		}
+	}()
+	readErr := func() error {
+		defer producers.Done()
+		defer close(work)
+		return ru.read(gctx, free, work, done)
+	}()
+	werr := g.Wait()
+	<-writerDone
+	switch {
+	case writeErr != nil:
+		return writeErr
+	case werr != nil:
+		return werr
+	case readErr != nil:
+		return readErr
+	}
+	return parent.Err()
+}
