@@ -1,0 +1,122 @@
+package lazy
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/mapping"
+	"github.com/cutover/cutover/strategies/sources"
+)
+
+// ReasonSwept is the reason sweep gives for leaving out a user the bridge migrated.
+const ReasonSwept = "migrated_lazily: verified by the bridge, so the IdP already has this user"
+
+// Status is the progress of a lazy migration: how many legacy users the bridge has
+// verified and how many are still only in the legacy store.
+type Status struct {
+	Total     int64   `json:"total"`     // records in the legacy source
+	Migrated  int64   `json:"migrated"`  // of which the bridge has verified
+	Remaining int64   `json:"remaining"` // Total - Migrated: what a sweep would import
+	Percent   float64 `json:"percent"`   // Migrated / Total, 0..100
+	// Invalid counts the remaining records that cannot be mapped or validated; a sweep
+	// reports them as invalid rather than importing them.
+	Invalid int64 `json:"invalid"`
+	// NotInSource counts users the bridge verified that the source no longer has.
+	NotInSource int64      `json:"not_in_source"`
+	PerDay      []DayCount `json:"per_day"`
+	Store       string     `json:"store"`
+}
+
+// GetStatus compares the tracking store with the legacy source. It reads the whole
+// source once (constant memory besides the set of migrated users). A nil store means
+// nothing has been recorded yet.
+func GetStatus(ctx context.Context, p *strategies.Plan, store *Store) (*Status, error) {
+	m, err := store.Migrated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	perDay, err := store.PerDay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	path := ""
+	if store != nil {
+		path = store.path
+	}
+	// Duplicates are tracked as bulk tracks them, so Invalid is what a sweep would report.
+	mapper, err := mapping.New(p, mapping.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer mapper.Close()
+	src, err := sources.Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	st := &Status{PerDay: perDay, Store: path}
+	if st.PerDay == nil {
+		st.PerDay = []DayCount{}
+	}
+	err = src.Read(ctx, "", func(r sources.Record) error {
+		st.Total++
+		if r.Err != nil {
+			st.Invalid++
+			return nil
+		}
+		u, errs := mapper.Map(r)
+		switch {
+		case m.Has(u):
+			st.Migrated++
+		case len(errs) > 0:
+			st.Invalid++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the legacy source: %w", err)
+	}
+	st.Remaining = st.Total - st.Migrated
+	if st.Total > 0 {
+		st.Percent = math.Round(1000*float64(st.Migrated)/float64(st.Total)) / 10
+	}
+	st.NotInSource = max(0, int64(m.Users)-st.Migrated)
+	return st, nil
+}
+
+// Sweep imports, through the bulk runner r, every legacy user the bridge has not
+// verified, so the old system can be switched off. Users the bridge migrated are
+// recorded as skipped (ReasonSwept); hashes travel where the target takes their format,
+// otherwise bulk.unsupported_hash decides. The store is read once, at the start: a user
+// who signs in during the sweep already exists at the IdP and is skipped there. A nil
+// store means nobody has been verified: everyone is imported.
+func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner, o strategies.RunOptions) (*strategies.Report, error) {
+	m, err := store.Migrated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run := *r
+	run.Skip = func(u *strategies.User) string {
+		if m.Has(u) {
+			return ReasonSwept
+		}
+		return ""
+	}
+	rep, err := run.Run(ctx, p, o)
+	if err != nil {
+		return nil, err
+	}
+	rep.Strategy = strategies.StrategyLazy
+	for i, s := range rep.NextSteps {
+		// Bulk's advice for hashes the target cannot take; this already is the lazy strategy.
+		rep.NextSteps[i] = strings.Replace(s, "; the lazy strategy would keep their passwords", "; running the bridge longer before the sweep lets more of them keep their old password", 1)
+	}
+	if !o.DryRun && rep.Failed == 0 && rep.Invalid == 0 {
+		rep.NextSteps = append(rep.NextSteps, "every legacy user is now at the IdP: turn the IdP's migration hook off, then stop 'cutover bridge'")
+	}
+	return rep, nil
+}

@@ -1,0 +1,172 @@
+package lazy
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// DefaultStore is where successful verifications are recorded unless lazy.store says,
+// relative to the plan file's directory.
+const DefaultStore = ".cutover/lazy.db"
+
+// Migration is one successful verification: who, when, through which dialect.
+// It holds no secret.
+type Migration struct {
+	At       time.Time
+	LegacyID string // empty when the legacy record has none (delegation without a profile)
+	Email    string
+	Dialect  string
+}
+
+// Store records successful verifications in a small SQLite file, one row per
+// verification. It is safe for concurrent use, and for use by several processes
+// (the bridge writes while `cutover status` reads).
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// StorePath returns the tracking store's file for a plan: lazy.store resolved against
+// the plan's directory, or DefaultStore beside the plan.
+func StorePath(p *strategies.Plan) (string, error) {
+	s := p.Lazy.Store
+	if s == "" {
+		s = DefaultStore
+	}
+	return p.Resolve("lazy.store", s)
+}
+
+// OpenStore opens (creating when needed) the tracking store at path.
+func OpenStore(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, &strategies.Error{Code: strategies.CodeSource, File: path, Field: "lazy.store", Message: "cannot create the tracking store's directory", Err: err}
+	}
+	u := url.URL{Scheme: "file", Opaque: url.PathEscape(path),
+		RawQuery: "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("open tracking store %s: %w", path, err)
+	}
+	// One writer at a time is all SQLite allows; a single connection also keeps the
+	// busy handling inside database/sql's pool instead of SQLITE_BUSY errors.
+	db.SetMaxOpenConns(1)
+	const schema = `CREATE TABLE IF NOT EXISTS migrations (
+	id        INTEGER PRIMARY KEY,
+	at        INTEGER NOT NULL, -- unix milliseconds, UTC
+	legacy_id TEXT NOT NULL,
+	email     TEXT NOT NULL,
+	dialect   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS migrations_legacy_id ON migrations (legacy_id);`
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, &strategies.Error{Code: strategies.CodeSource, File: path, Field: "lazy.store",
+			Message: "cannot use the tracking store; is it a cutover lazy.db?", Err: err}
+	}
+	_ = os.Chmod(path, 0o600)
+	return &Store{db: db, path: path}, nil
+}
+
+// Path returns the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Record adds one successful verification.
+func (s *Store) Record(ctx context.Context, m Migration) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO migrations (at, legacy_id, email, dialect) VALUES (?, ?, ?, ?)`,
+		m.At.UTC().UnixMilli(), m.LegacyID, m.Email, m.Dialect)
+	if err != nil {
+		return fmt.Errorf("record migration in %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Migrated is the set of users the bridge has verified, for status and sweep.
+type Migrated struct {
+	ids    map[string]bool // legacy ids
+	emails map[string]bool // lower-cased emails of records verified without a legacy id
+	// Users is the number of distinct users recorded.
+	Users int
+}
+
+// Has reports whether u has been verified by the bridge: by legacy id when the record
+// had one, otherwise by email.
+func (m *Migrated) Has(u *strategies.User) bool {
+	if u.LegacyID != "" && m.ids[u.LegacyID] {
+		return true
+	}
+	return u.Email != "" && m.emails[strings.ToLower(u.Email)]
+}
+
+// Migrated loads the set of verified users; a nil store has none.
+func (s *Store) Migrated(ctx context.Context) (*Migrated, error) {
+	if s == nil {
+		return &Migrated{}, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT legacy_id, lower(email) FROM migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	m := &Migrated{ids: map[string]bool{}, emails: map[string]bool{}}
+	for rows.Next() {
+		var id, email string
+		if err := rows.Scan(&id, &email); err != nil {
+			return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+		}
+		if id != "" {
+			m.ids[id] = true
+		} else {
+			m.emails[email] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+	}
+	m.Users = len(m.ids) + len(m.emails)
+	return m, nil
+}
+
+// DayCount is how many users were first verified on one UTC day.
+type DayCount struct {
+	Day   string `json:"day"` // YYYY-MM-DD, UTC
+	Users int64  `json:"users"`
+}
+
+// PerDay returns, oldest first, how many users were first verified on each UTC day
+// (a user verified again on a later day counts once, on the first); a nil store has none.
+func (s *Store) PerDay(ctx context.Context) ([]DayCount, error) {
+	if s == nil {
+		return nil, nil
+	}
+	const q = `SELECT date(first / 1000, 'unixepoch') AS day, count(*) FROM (
+	SELECT min(at) AS first FROM migrations
+	GROUP BY CASE WHEN legacy_id <> '' THEN 'id:' || legacy_id ELSE 'email:' || lower(email) END
+) GROUP BY day ORDER BY day`
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []DayCount
+	for rows.Next() {
+		var d DayCount
+		if err := rows.Scan(&d.Day, &d.Users); err != nil {
+			return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
