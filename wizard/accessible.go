@@ -1,0 +1,171 @@
+package wizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing/iotest"
+	"time"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// maxRetries bounds how often accessible mode asks a step again after its check failed,
+// so a script that keeps giving the same wrong answer ends with that error.
+const maxRetries = 3
+
+// eofReader remembers that its input ended: accessible huh fields then take defaults
+// silently, and a failing step must not be asked forever.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		e.eof = true
+	}
+	return n, err
+}
+
+// runAccessible asks every question as plain prompts, one line each, for screen readers
+// and scripts: no redrawing, no cursor movement. It reads one byte at a time because each
+// huh field buffers its own reader.
+func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, st styles) error {
+	r := &eofReader{r: iotest.OneByteReader(in)}
+	theme := huh.ThemeBase()
+	step, failures := stepWelcome, 0
+	for step < stepDone {
+		if err := ctx.Err(); err != nil {
+			return cancelled(err)
+		}
+		fmt.Fprintf(out, "\n== %s ==\n", step)
+		switch step {
+		case stepPreview:
+			back, err := accessiblePreview(ctx, s, r, out, st, theme)
+			if err != nil {
+				return err
+			}
+			if back {
+				step = stepMapping
+			} else {
+				step = s.next(step)
+			}
+			continue
+		case stepRun:
+			if err := accessibleRun(ctx, s, out); err != nil {
+				return err
+			}
+			step = stepReport
+			continue
+		case stepReport:
+			fmt.Fprint(out, reportView(st, s.report, nil, s.saved, s.notes, 100, 0))
+			step = stepDone
+			continue
+		}
+		form := s.form(step).WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
+		if err := form.RunWithContext(ctx); err != nil {
+			return fmt.Errorf("%s: %w", step, err)
+		}
+		info, err := s.leave(ctx, step)
+		if info != "" {
+			fmt.Fprintln(out, info)
+		}
+		if err != nil {
+			fmt.Fprintf(out, "Error: %v\n", err)
+			failures++
+			if r.eof || failures > maxRetries {
+				return fmt.Errorf("%s: %w", step, err)
+			}
+			continue
+		}
+		failures = 0
+		step = s.next(step)
+	}
+	for _, n := range s.notes {
+		fmt.Fprintln(out, n)
+	}
+	return nil
+}
+
+// accessiblePreview prints the preview as text and asks whether to go on.
+func accessiblePreview(ctx context.Context, s *state, r io.Reader, out io.Writer, st styles, theme *huh.Theme) (back bool, err error) {
+	if s.env.Preview == nil {
+		return false, errUnavailable("the preview")
+	}
+	fmt.Fprintln(out, "Reading the first rows and running the preflight over the whole source…")
+	var last time.Time
+	res, err := s.env.Preview(ctx, s.plan, previewRows, func(p strategies.Progress) {
+		// A line every few seconds for big sources; the demo is done before the first.
+		if time.Since(last) < 3*time.Second {
+			return
+		}
+		if !last.IsZero() || p.Done > 0 {
+			fmt.Fprintf(out, "preflight: %s rows checked\n", groupDigits(p.Done))
+		}
+		last = time.Now()
+	})
+	if err != nil {
+		return false, fmt.Errorf("preview: %w", err)
+	}
+	s.preview = &res
+	fmt.Fprint(out, previewView(st, &res, 100, previewRows+14))
+	choice := "continue"
+	f := huh.NewForm(huh.NewGroup(huh.NewSelect[string]().
+		Title("Go on?").
+		Options(huh.NewOption("continue to the target", "continue"), huh.NewOption("back to the mapping", "back")).
+		Value(&choice))).WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
+	if err := f.RunWithContext(ctx); err != nil {
+		return false, fmt.Errorf("preview: %w", err)
+	}
+	return choice == "back", nil
+}
+
+// accessibleRun runs the plan and prints a progress line at each phase change and
+// every tenth of the way.
+func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
+	if s.env.Runner == nil {
+		return errUnavailable("running a plan")
+	}
+	var (
+		mu        sync.Mutex
+		lastPhase string
+		lastTenth int64 = -1
+	)
+	onProgress := func(p strategies.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		tenth := int64(-1)
+		if p.Total > 0 {
+			tenth = p.Done * 10 / p.Total
+		}
+		if p.Phase == lastPhase && tenth == lastTenth {
+			return
+		}
+		lastPhase, lastTenth = p.Phase, tenth
+		line := fmt.Sprintf("%s: %s rows done", p.Phase, groupDigits(p.Done))
+		if p.Total > 0 {
+			line = fmt.Sprintf("%s: %s of %s rows (%d%%)", p.Phase, groupDigits(p.Done), groupDigits(p.Total), p.Done*100/p.Total)
+		}
+		fmt.Fprintln(out, line)
+	}
+	rep, err := s.env.Runner.Run(ctx, s.plan, strategies.RunOptions{Progress: onProgress})
+	s.report = rep
+	if err != nil {
+		if ctx.Err() != nil {
+			return cancelled(err)
+		}
+		return fmt.Errorf("run: %w", err)
+	}
+	return nil
+}
+
+// cancelled marks an interruption so cmd/cutover exits with 130.
+func cancelled(err error) error {
+	return &strategies.Error{Code: strategies.CodeCancelled, Message: "stopped; a run can be resumed with 'cutover run --plan FILE --resume'", Err: err}
+}

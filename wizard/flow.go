@@ -1,0 +1,473 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// stepID names one screen of the wizard, in the order they are shown.
+type stepID int
+
+const (
+	stepWelcome stepID = iota
+	stepStrategy
+	stepSourceKind
+	stepConnection
+	stepTable
+	stepMapping
+	stepPassword
+	stepPasswordDetail
+	stepPreview
+	stepTarget
+	stepTargetDetail
+	stepOptions
+	stepReview
+	stepRun
+	stepReport
+	stepDone // past the last screen
+)
+
+// String is the step's title in the header.
+func (id stepID) String() string {
+	switch id {
+	case stepWelcome:
+		return "Welcome"
+	case stepStrategy:
+		return "Strategy"
+	case stepSourceKind:
+		return "Source"
+	case stepConnection:
+		return "Connection"
+	case stepTable:
+		return "Table"
+	case stepMapping:
+		return "Mapping"
+	case stepPassword, stepPasswordDetail:
+		return "Passwords"
+	case stepPreview:
+		return "Preview"
+	case stepTarget, stepTargetDetail:
+		return "Target"
+	case stepOptions:
+		return "Options"
+	case stepReview:
+		return "Review"
+	case stepRun:
+		return "Run"
+	case stepReport:
+		return "Report"
+	}
+	return ""
+}
+
+// Review actions.
+const (
+	actionRun  = "run"
+	actionSave = "save"
+	actionBack = "back"
+)
+
+// Password format kinds offered by the mapping step.
+const (
+	pwAuto     = "auto"
+	pwExplicit = "explicit"
+	pwRecipe   = "recipe"
+)
+
+// Environment variables the wizard moves typed secrets into.
+const (
+	envDSN    = "LEGACY_DSN"
+	envPepper = "LEGACY_PEPPER"
+)
+
+// previewRows is how many mapped rows the preview shows.
+const previewRows = 20
+
+// state is everything the wizard knows: the plan being filled, plus the answers that
+// are not plan fields yet (strings for numbers, the password format kind) and what the
+// engine reported at each step. Both front ends (the TUI and accessible mode) drive it.
+type state struct {
+	env      Env
+	plan     *strategies.Plan
+	savePath string
+	fromDemo bool // the plan is Env.DemoPlan's: the welcome screen points at the demo data
+	tui      bool // drawn full-screen (notes are rendered as markup), not in accessible mode
+	noteRows int  // TUI: lines a note's text may take on this terminal; 0 = no limit
+
+	probe        *ProbeResult
+	probeInfo    string
+	columns      []string
+	suggestedFor string // the source the mapping was last suggested (or loaded) for
+	preview      *PreviewResult
+	targetInfo   string
+
+	customAttrs string
+	pwKind      string
+	pwValue     string
+	concurrency string
+	batchSize   string
+	action      string
+
+	notes  []string // told once the plan is saved, e.g. which variables to export
+	saved  string
+	report *strategies.Report
+}
+
+func newState(env Env, p *strategies.Plan, savePath string) *state {
+	s := &state{env: env, plan: p, savePath: savePath, action: actionRun}
+	if p.Version == 0 {
+		p.Version = strategies.PlanVersion
+	}
+	if p.Strategy == "" {
+		p.Strategy = strategies.StrategyBulk
+	}
+	if p.Target.Kind == "" {
+		p.Target.Kind = strategies.TargetMockIDP
+	}
+	if m := p.Mapping; !m.Email.IsZero() || !m.PhoneNumber.IsZero() || !m.PreferredUsername.IsZero() {
+		s.suggestedFor = sourceKey(p) // a loaded plan's mapping is kept while its source is
+	}
+	s.loadAnswers()
+	return s
+}
+
+// loadAnswers copies plan fields that are edited as text into the answer strings.
+func (s *state) loadAnswers() {
+	m := &s.plan.Mapping
+	switch pf := m.PasswordFormat; {
+	case pf == "" || pf == pwAuto:
+		s.pwKind, s.pwValue = pwAuto, ""
+	case strings.HasPrefix(pf, "recipe:"):
+		s.pwKind, s.pwValue = pwRecipe, strings.TrimSpace(strings.TrimPrefix(pf, "recipe:"))
+	default:
+		s.pwKind, s.pwValue = pwExplicit, pf
+	}
+	s.customAttrs = formatAttrs(m.CustomAttributes)
+	s.concurrency = itoaOrEmpty(s.plan.Bulk.Concurrency)
+	s.batchSize = itoaOrEmpty(s.plan.AuthOnly.BatchSize)
+}
+
+func sourceKey(p *strategies.Plan) string {
+	s := p.Source
+	return strings.Join([]string{s.Kind, s.DSN, s.Path, s.Table, s.Query}, "\x00")
+}
+
+func isDatabase(kind string) bool {
+	return kind == strategies.SourcePostgres || kind == strategies.SourceMySQL || kind == strategies.SourceSQLite
+}
+
+// applies reports whether a step is shown for the answers so far.
+func (s *state) applies(id stepID) bool {
+	switch id {
+	case stepTable:
+		return isDatabase(s.plan.Source.Kind)
+	case stepPasswordDetail:
+		return s.pwKind != pwAuto
+	}
+	return id < stepDone
+}
+
+// position numbers step id among the steps that apply to the answers so far, for the
+// header's "step n of total".
+func (s *state) position(id stepID) (n, total int) {
+	for i := stepWelcome; i <= stepReport; i++ {
+		if i == id || s.applies(i) {
+			total++
+			if i <= id {
+				n++
+			}
+		}
+	}
+	return n, total
+}
+
+// next returns the step after id, skipping those that do not apply.
+func (s *state) next(id stepID) stepID {
+	if id == stepReview && s.action == actionBack {
+		return stepStrategy
+	}
+	if id == stepReview && s.action == actionSave {
+		return stepDone
+	}
+	for id++; id < stepDone && !s.applies(id); id++ {
+	}
+	return id
+}
+
+// leave runs what happens when a step's questions are answered: connection tests,
+// suggestions, checks, saving. It returns what to tell the user; an error keeps the
+// user on the step with the error shown.
+func (s *state) leave(ctx context.Context, id stepID) (string, error) {
+	p := s.plan
+	switch id {
+	case stepSourceKind:
+		if isDatabase(p.Source.Kind) && p.Source.Kind != strategies.SourceSQLite {
+			p.Source.Path = ""
+		} else {
+			p.Source.DSN = ""
+		}
+		if !isDatabase(p.Source.Kind) {
+			p.Source.Table, p.Source.Query = "", ""
+		}
+	case stepConnection:
+		if err := s.secretToEnv(&p.Source.DSN, envDSN); err != nil {
+			return "", err
+		}
+		if s.env.Probe == nil {
+			return "", errUnavailable("testing the connection")
+		}
+		r, err := s.env.Probe(ctx, p)
+		if err != nil {
+			return "", fmt.Errorf("test connection: %w", err)
+		}
+		s.probe = &r
+		s.probeInfo = probeSummary(p, r)
+		if !isDatabase(p.Source.Kind) {
+			if err := s.suggest(ctx); err != nil {
+				return s.probeInfo, err
+			}
+		}
+		return s.probeInfo, nil
+	case stepTable:
+		p.Source.Query = strings.TrimSpace(p.Source.Query)
+		if p.Source.Query != "" {
+			p.Source.Table = ""
+		}
+		if p.Source.Table == "" && p.Source.Query == "" {
+			return "", fmt.Errorf("choose a table or write a query")
+		}
+		return "", s.suggest(ctx)
+	case stepPassword:
+		attrs, err := parseAttrs(s.customAttrs, p.Mapping.CustomAttributes)
+		if err != nil {
+			return "", err
+		}
+		p.Mapping.CustomAttributes = attrs
+		if s.pwKind == pwAuto {
+			if p.Mapping.PasswordFormat != "" {
+				p.Mapping.PasswordFormat = pwAuto
+			}
+			p.Mapping.PasswordKey = ""
+		}
+	case stepPasswordDetail:
+		v := strings.TrimSpace(s.pwValue)
+		if v == "" {
+			return "", fmt.Errorf("mapping.password_format: give a format name (e.g. django_pbkdf2_sha256) or a recipe (e.g. sha256(salt + password))")
+		}
+		if s.pwKind == pwRecipe {
+			v = "recipe:" + v
+		}
+		p.Mapping.PasswordFormat = v
+		if err := s.secretToEnv(&p.Mapping.PasswordKey, envPepper); err != nil {
+			return "", err
+		}
+	case stepTargetDetail:
+		if p.Target.Kind == strategies.TargetAuthgear {
+			p.Target.Profile = ""
+		} else {
+			p.Target.URL, p.Target.Project, p.Target.KeyFile, p.Target.KeyID = "", "", "", ""
+		}
+		if s.env.CheckTarget == nil {
+			return "", nil // nothing to check with; the run will say
+		}
+		info, err := s.env.CheckTarget(ctx, p)
+		if err != nil {
+			return "", fmt.Errorf("check target: %w", err)
+		}
+		s.targetInfo = info
+		return info, nil
+	case stepOptions:
+		n, err := atoiOrZero("bulk.concurrency", s.concurrency)
+		if err != nil {
+			return "", err
+		}
+		p.Bulk.Concurrency = n
+		if n, err = atoiOrZero("authonly.batch_size", s.batchSize); err != nil {
+			return "", err
+		}
+		p.AuthOnly.BatchSize = n
+		return "", p.Validate()
+	case stepReview:
+		if s.action == actionBack {
+			return "", nil
+		}
+		return s.save()
+	}
+	return "", nil
+}
+
+// suggest asks the engine for a mapping of the chosen source, keeping the current one
+// when it was made for this very source (a loaded plan, or a visit before going back).
+func (s *state) suggest(ctx context.Context) error {
+	if s.env.Suggest == nil {
+		if s.suggestedFor != "" {
+			return nil
+		}
+		return errUnavailable("suggesting a mapping")
+	}
+	m, cols, err := s.env.Suggest(ctx, s.plan)
+	if err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	s.columns = cols
+	if key := sourceKey(s.plan); key != s.suggestedFor {
+		s.plan.Mapping = m
+		s.suggestedFor = key
+		s.loadAnswers()
+	}
+	return nil
+}
+
+// save writes the plan where the review step said, refusing literal secrets.
+func (s *state) save() (string, error) {
+	path := strings.TrimSpace(s.savePath)
+	if path == "" {
+		return "", fmt.Errorf("give a file name to save the plan to")
+	}
+	if err := s.plan.CheckNoSecrets(); err != nil {
+		return "", err
+	}
+	if s.env.SavePlan == nil {
+		return "", errUnavailable("saving a plan")
+	}
+	if err := s.env.SavePlan(path, s.plan); err != nil {
+		return "", fmt.Errorf("save plan: %w", err)
+	}
+	s.saved = path
+	return fmt.Sprintf("Saved %s; replay it with: cutover run --plan %s", path, path), nil
+}
+
+// secretToEnv moves a literal secret out of a plan field: the value goes into the
+// process environment (so the engine can expand it now) and the field becomes ${name},
+// with a note telling the user to export it before replaying the plan.
+func (s *state) secretToEnv(field *string, name string) error {
+	v := strings.TrimSpace(*field)
+	*field = v
+	if v == "" || isRef(v) {
+		return nil
+	}
+	probe := &strategies.Plan{}
+	switch name {
+	case envDSN:
+		probe.Source.DSN = v
+	default:
+		probe.Mapping.PasswordKey = v
+	}
+	if probe.CheckNoSecrets() == nil {
+		return nil
+	}
+	setenv := s.env.Setenv
+	if setenv == nil {
+		setenv = os.Setenv
+	}
+	if err := setenv(name, v); err != nil {
+		return fmt.Errorf("keep the secret in $%s: %w", name, err)
+	}
+	*field = "${" + name + "}"
+	note := fmt.Sprintf("The plan refers to ${%s}: export %s (with the value you typed) before 'cutover run --plan'.", name, name)
+	if !slices.Contains(s.notes, note) {
+		s.notes = append(s.notes, note)
+	}
+	return nil
+}
+
+func isRef(v string) bool {
+	return strings.HasPrefix(v, "${") && strings.HasSuffix(v, "}") && !strings.Contains(v[2:], "$")
+}
+
+func probeSummary(p *strategies.Plan, r ProbeResult) string {
+	if isDatabase(p.Source.Kind) {
+		v := r.Version
+		if v == "" {
+			v = p.Source.Kind
+		}
+		return fmt.Sprintf("Connected: %s, %d table(s).", v, len(r.Tables))
+	}
+	if r.Rows >= 0 {
+		return fmt.Sprintf("Read %s: %s record(s).", p.Source.Path, groupDigits(r.Rows))
+	}
+	return fmt.Sprintf("Opened %s.", p.Source.Path)
+}
+
+// formatAttrs renders custom attributes as "name=column, name=column".
+func formatAttrs(m map[string]strategies.FieldRef) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = k + "=" + m[k].Column
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseAttrs reads "name=column, name=column", keeping the transform of an attribute
+// whose column did not change.
+func parseAttrs(s string, old map[string]strategies.FieldRef) (map[string]strategies.FieldRef, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]strategies.FieldRef{}
+	for _, part := range strings.Split(s, ",") {
+		name, col, ok := strings.Cut(strings.TrimSpace(part), "=")
+		name, col = strings.TrimSpace(name), strings.TrimSpace(col)
+		if !ok || name == "" || col == "" {
+			return nil, fmt.Errorf("mapping.custom_attributes: %q is not name=column; write e.g. member_id=member_no, plan=plan_code", strings.TrimSpace(part))
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("mapping.custom_attributes: %q is given twice", name)
+		}
+		ref := strategies.FieldRef{Column: col}
+		if o, ok := old[name]; ok && o.Column == col {
+			ref = o
+		}
+		out[name] = ref
+	}
+	return out, nil
+}
+
+func itoaOrEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func atoiOrZero(key, s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s: %q is not a whole number; leave it empty for the default", key, s)
+	}
+	return n, nil
+}
+
+// groupDigits writes n with thousands separators: 12,345.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,497 @@
+package wizard
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// Strategy trade-offs, two lines each, as the seeds put them.
+const (
+	bulkTradeoff = "+ everyone moves at once and the old system can be switched off today\n" +
+		"- sign-ups freeze during the import; hashes the IdP cannot import need resets"
+	lazyTradeoff = "+ no forced resets, no downtime: users move as they sign in\n" +
+		"- you run 'cutover bridge' for weeks, then 'cutover sweep' the rest"
+	authonlyTradeoff = "+ your app keeps its rich user model; sign-in becomes passwordless\n" +
+		"- you deploy a middleware that maps IdP sessions to local users"
+)
+
+// form builds the questions of a step, bound straight into the plan. It returns nil for
+// steps that are screens rather than questions (preview, run, report).
+func (s *state) form(id stepID) *huh.Form {
+	switch id {
+	case stepWelcome:
+		return huh.NewForm(huh.NewGroup(s.welcomeNote()))
+	case stepStrategy:
+		return huh.NewForm(huh.NewGroup(s.strategyField()))
+	case stepSourceKind:
+		return huh.NewForm(huh.NewGroup(s.sourceKindField()))
+	case stepConnection:
+		return huh.NewForm(huh.NewGroup(s.connectionFields()...))
+	case stepTable:
+		return huh.NewForm(huh.NewGroup(s.tableFields()...))
+	case stepMapping:
+		return huh.NewForm(s.mappingGroups()...)
+	case stepPassword:
+		return huh.NewForm(huh.NewGroup(s.passwordFields()...))
+	case stepPasswordDetail:
+		return huh.NewForm(huh.NewGroup(s.passwordDetailFields()...))
+	case stepTarget:
+		return huh.NewForm(huh.NewGroup(s.targetField()))
+	case stepTargetDetail:
+		return huh.NewForm(huh.NewGroup(s.targetDetailFields()...))
+	case stepOptions:
+		return huh.NewForm(huh.NewGroup(s.optionFields()...))
+	case stepReview:
+		// The plan on a page of its own, so the question page below always fits.
+		return huh.NewForm(huh.NewGroup(s.reviewNote()), huh.NewGroup(s.reviewFields()...))
+	}
+	return nil
+}
+
+func (s *state) welcomeNote() *huh.Note {
+	var b strings.Builder
+	b.WriteString("It reads your users table, maps and validates every row, shows you real\n" +
+		"rows before anything is written, runs the strategy you choose and saves a\n" +
+		"plan that 'cutover run --plan' replays in CI.\n\n")
+	if s.fromDemo {
+		b.WriteString("Every answer is prefilled: Enter all the way moves the bundled demo\n" +
+			"database into an in-process mock IdP; nothing else is touched.\n")
+		if s.env.DemoNote != "" {
+			b.WriteString("\n" + s.env.DemoNote + "\n")
+		}
+	} else {
+		b.WriteString("Every answer is prefilled from the plan; Enter all the way runs it again.\n" +
+			"  source  " + cmpOr(displayPath(s.plan.Source.Path), s.plan.Source.Kind) + "\n")
+	}
+	b.WriteString("\nEsc goes back a step; Ctrl+C stops.")
+	return huh.NewNote().
+		Title("cutover moves the users of a legacy login system into an identity provider,\nwithout locking anyone out.").
+		Description(b.String()).
+		Next(true).NextLabel("Start")
+}
+
+// displayPath shortens a path under the working directory to a relative one.
+func displayPath(p string) string {
+	if p == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
+func (s *state) strategyField() huh.Field {
+	desc := "bulk\n" + bulkTradeoff + "\n\nlazy\n" + lazyTradeoff + "\n\nauthonly\n" + authonlyTradeoff
+	if s.preview != nil && s.preview.Recommendation != "" {
+		desc += "\n\nRecommended for this source: " + s.preview.Recommendation
+	}
+	return huh.NewSelect[string]().
+		Title("Which strategy?").
+		Description(desc).
+		Options(
+			huh.NewOption("bulk: import everyone now, hashes included", strategies.StrategyBulk),
+			huh.NewOption("lazy: move users as they sign in, then sweep", strategies.StrategyLazy),
+			huh.NewOption("authonly: identifiers only, ids written back", strategies.StrategyAuthOnly),
+		).
+		Value(&s.plan.Strategy)
+}
+
+func (s *state) sourceKindField() huh.Field {
+	return huh.NewSelect[string]().
+		Title("Where are the legacy users?").
+		Options(
+			huh.NewOption("SQLite database file", strategies.SourceSQLite),
+			huh.NewOption("PostgreSQL", strategies.SourcePostgres),
+			huh.NewOption("MySQL / MariaDB", strategies.SourceMySQL),
+			huh.NewOption("CSV file", strategies.SourceCSV),
+			huh.NewOption("JSON file (array of users)", strategies.SourceJSON),
+			huh.NewOption("NDJSON file (one user per line)", strategies.SourceNDJSON),
+			huh.NewOption("Auth0 export", strategies.SourceAuth0),
+			huh.NewOption("Firebase export", strategies.SourceFirebase),
+		).
+		Value(&s.plan.Source.Kind)
+}
+
+func (s *state) connectionFields() []huh.Field {
+	src := &s.plan.Source
+	if src.Kind == strategies.SourcePostgres || src.Kind == strategies.SourceMySQL {
+		example := "postgres://migrator:PASSWORD@db.internal:5432/app"
+		if src.Kind == strategies.SourceMySQL {
+			example = "migrator:PASSWORD@tcp(db.internal:3306)/app"
+		}
+		return []huh.Field{huh.NewInput().
+			Title("DSN").
+			Description("e.g. " + example + "\nA password typed here is kept out of the plan as ${" + envDSN + "}.").
+			Placeholder(example).
+			Validate(required("source.dsn", &src.DSN)).
+			Value(&src.DSN)}
+	}
+	fields := []huh.Field{huh.NewInput().
+		Title("File path").
+		Description("Relative paths are resolved against the directory the plan is saved in.").
+		Validate(required("source.path", &src.Path)).
+		Value(&src.Path)}
+	if src.Kind == strategies.SourceFirebase {
+		fields = append(fields, huh.NewInput().
+			Title("Hash config (JSON file)").
+			Description("Firebase console: Authentication > Users > Password hash parameters, saved as JSON.").
+			Validate(required("source.hash_config", &src.HashConfig)).
+			Value(&src.HashConfig))
+	}
+	return fields
+}
+
+func (s *state) tableFields() []huh.Field {
+	src := &s.plan.Source
+	var opts []huh.Option[string]
+	if s.probe != nil {
+		for _, t := range s.probe.Tables {
+			label := t.Name
+			if t.Rows >= 0 {
+				label = fmt.Sprintf("%s (about %s rows)", t.Name, groupDigits(t.Rows))
+			}
+			opts = append(opts, huh.NewOption(label, t.Name))
+		}
+	}
+	if src.Table != "" && !hasOption(opts, src.Table) {
+		opts = append(opts, huh.NewOption(src.Table, src.Table))
+	}
+	// On screen the chosen table comes first: huh v1.0 scrolls a short list so that the
+	// options above the preselected one are hidden. Accessible mode keeps the numbering.
+	if i := slices.IndexFunc(opts, func(o huh.Option[string]) bool { return o.Value == src.Table }); i > 0 && s.tui {
+		opts = append([]huh.Option[string]{opts[i]}, slices.Delete(opts, i, i+1)...)
+	}
+	opts = append(opts, huh.NewOption("(use the query below)", ""))
+	return []huh.Field{
+		huh.NewSelect[string]().Title("Users table").Value(&src.Table).Options(opts...),
+		huh.NewInput().
+			Title("Or a query (optional)").
+			Description("e.g. SELECT u.*, p.plan FROM users u JOIN plans p ON p.user_id = u.id; replaces the table").
+			Value(&src.Query),
+	}
+}
+
+func hasOption(opts []huh.Option[string], v string) bool {
+	for _, o := range opts {
+		if o.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalField is one mapping question: the plan key and where its answer lives.
+type canonicalField struct {
+	key  string
+	ref  *strategies.FieldRef
+	help string
+}
+
+func canonicalFields(m *strategies.Mapping) []canonicalField {
+	return []canonicalField{
+		{"legacy_id", &m.LegacyID, "the user's id in the old system"},
+		{"email", &m.Email, "identifier"},
+		{"email_verified", &m.EmailVerified, "boolean, or a verified_at timestamp"},
+		{"phone_number", &m.PhoneNumber, "identifier; converted to E.164"},
+		{"phone_number_verified", &m.PhoneNumberVerified, ""},
+		{"preferred_username", &m.PreferredUsername, "identifier"},
+		{"password_hash", &m.PasswordHash, "the stored hash"},
+		{"password_salt", &m.PasswordSalt, "only when the salt is kept in its own column"},
+		{"name", &m.Name, ""},
+		{"given_name", &m.GivenName, ""},
+		{"family_name", &m.FamilyName, ""},
+		{"middle_name", &m.MiddleName, ""},
+		{"nickname", &m.Nickname, ""},
+		{"profile", &m.Profile, "URL"},
+		{"picture", &m.Picture, "URL"},
+		{"website", &m.Website, "URL"},
+		{"gender", &m.Gender, ""},
+		{"birthdate", &m.Birthdate, "YYYY-MM-DD"},
+		{"zoneinfo", &m.Zoneinfo, "e.g. Europe/Paris"},
+		{"locale", &m.Locale, "e.g. en-GB"},
+		{"roles", &m.Roles, "list, or comma-separated"},
+		{"groups", &m.Groups, "list, or comma-separated"},
+		{"disabled", &m.Disabled, "boolean (is_active maps with the not transform)"},
+	}
+}
+
+// mappingGroups asks, for every canonical field, which column it comes from, with the
+// engine's suggestion preselected. Six fields per page.
+func (s *state) mappingGroups() []*huh.Group {
+	fields := canonicalFields(&s.plan.Mapping)
+	var groups []*huh.Group
+	for start := 0; start < len(fields); start += 6 {
+		end := min(start+6, len(fields))
+		var page []huh.Field
+		for _, f := range fields[start:end] {
+			title := f.key
+			if f.ref.Transform != "" {
+				title += " (" + f.ref.Transform + ")"
+			}
+			if f.help != "" {
+				title += ": " + f.help // one line instead of a description: a page fits 80x24
+			}
+			// Inline (← value →) keeps a page of six on one screen at 80x24.
+			sel := huh.NewSelect[string]().
+				Inline(true).
+				Title(title).
+				Options(s.columnOptions(f.ref.Column)...).
+				Value(&f.ref.Column)
+			page = append(page, sel)
+		}
+		groups = append(groups, huh.NewGroup(page...).
+			Title(fmt.Sprintf("Field mapping (%d/%d)", start/6+1, (len(fields)+5)/6)).
+			Description("Which source column holds each field? Suggestions are preselected."))
+	}
+	return groups
+}
+
+// columnOptions lists the source's columns, "(not mapped)" first, keeping the current
+// value even when the column list is unknown (a loaded plan).
+func (s *state) columnOptions(current string) []huh.Option[string] {
+	opts := []huh.Option[string]{huh.NewOption("(not mapped)", "")}
+	for _, c := range s.columns {
+		opts = append(opts, huh.NewOption(c, c))
+	}
+	if current != "" && !hasOption(opts, current) {
+		opts = append(opts, huh.NewOption(current, current))
+	}
+	return opts
+}
+
+func (s *state) passwordFields() []huh.Field {
+	return []huh.Field{
+		huh.NewInput().
+			Title("Custom attributes (optional)").
+			Description("name=column pairs, comma-separated, e.g. member_id=member_no, plan=plan_code").
+			Value(&s.customAttrs),
+		huh.NewSelect[string]().
+			Title("Password hash format").
+			Options(
+				huh.NewOption("auto: detect the format of each hash (recommended)", pwAuto),
+				huh.NewOption("explicit: every hash has one known format", pwExplicit),
+				huh.NewOption("recipe: a home-grown scheme, e.g. sha256(salt + password)", pwRecipe),
+			).
+			Value(&s.pwKind),
+	}
+}
+
+func (s *state) passwordDetailFields() []huh.Field {
+	title, desc := "Format name", "e.g. bcrypt, django_pbkdf2_sha256, phpass, md5_crypt, ssha"
+	if s.pwKind == pwRecipe {
+		title, desc = "Recipe", "e.g. sha256(salt + password) or md5(md5(password) + salt)"
+	}
+	return []huh.Field{
+		huh.NewInput().Title(title).Description(desc).Validate(required("mapping.password_format", &s.pwValue)).Value(&s.pwValue),
+		huh.NewInput().
+			Title("Secret key / pepper (optional)").
+			Description("Only for keyed schemes. A literal key is kept out of the plan as ${" + envPepper + "}.").
+			Value(&s.plan.Mapping.PasswordKey),
+	}
+}
+
+func (s *state) targetField() huh.Field {
+	return huh.NewSelect[string]().
+		Title("Which identity provider?").
+		Options(
+			huh.NewOption("the bundled mock IdP, in-process (rehearse safely)", strategies.TargetMockIDP),
+			huh.NewOption("an Authgear-compatible endpoint", strategies.TargetAuthgear),
+		).
+		Value(&s.plan.Target.Kind)
+}
+
+func (s *state) targetDetailFields() []huh.Field {
+	t := &s.plan.Target
+	if t.Kind != strategies.TargetAuthgear {
+		if t.Profile == "" {
+			t.Profile = strategies.ProfileAuthgear
+		}
+		return []huh.Field{huh.NewSelect[string]().
+			Title("Mock IdP profile").
+			Options(
+				huh.NewOption("authgear: imports bcrypt only, like production", strategies.ProfileAuthgear),
+				huh.NewOption("permissive: imports any hash it can verify", strategies.ProfilePermissive),
+			).
+			Value(&t.Profile)}
+	}
+	return []huh.Field{
+		huh.NewInput().Title("Endpoint URL").Placeholder("https://myapp.authgear.cloud").Validate(required("target.url", &t.URL)).Value(&t.URL),
+		huh.NewInput().Title("Project id").Description("the Admin API JWT audience").Validate(required("target.project", &t.Project)).Value(&t.Project),
+		huh.NewInput().Title("Admin API key file").Description("Advanced > Admin API: download the private key (PEM)").Validate(required("target.key_file", &t.KeyFile)).Value(&t.KeyFile),
+		huh.NewInput().Title("Key id (optional)").Description("the kid shown next to the key").Value(&t.KeyID),
+	}
+}
+
+func (s *state) optionFields() []huh.Field {
+	p := s.plan
+	switch p.Strategy {
+	case strategies.StrategyLazy:
+		return []huh.Field{
+			huh.NewSelect[string]().Title("Bridge dialect").
+				Description("how the IdP calls the verification endpoint").
+				Options(
+					huh.NewOption("authproject form POST (default)", ""),
+					huh.NewOption("Keycloak user-migration plugin", strategies.DialectKeycloak),
+					huh.NewOption("Ory Kratos password-migration hook", strategies.DialectKratos),
+					huh.NewOption("FusionAuth Generic Connector", strategies.DialectFusionAuth),
+				).Value(&p.Lazy.Dialect),
+			huh.NewInput().Title("Listen address").Placeholder("127.0.0.1:8788").Value(&p.Lazy.Listen),
+			huh.NewInput().Title("Shared secret").
+				Description("a ${VAR} reference, e.g. ${BRIDGE_SECRET}; empty with no authentication below").
+				Validate(func(v string) error {
+					if v = strings.TrimSpace(v); v != "" && !isRef(v) {
+						return fmt.Errorf("lazy.secret: write a ${VAR} reference, e.g. ${BRIDGE_SECRET}, and export the variable")
+					}
+					return nil
+				}).Value(&p.Lazy.Secret),
+			huh.NewConfirm().Title("Accept unauthenticated callers?").
+				Description("only for a bridge reachable by the IdP alone (rehearsals)").Value(&p.Lazy.NoAuth),
+		}
+	case strategies.StrategyAuthOnly:
+		fields := []huh.Field{
+			huh.NewInput().Title("Column for the IdP user id").Placeholder("idp_user_id").
+				Description("added to the legacy users table").Value(&p.AuthOnly.IDColumn),
+			huh.NewInput().Title("Rows per write-back transaction").Placeholder("1000").
+				Validate(optionalInt("authonly.batch_size")).Value(&s.batchSize),
+		}
+		if !isDatabase(p.Source.Kind) {
+			fields = append(fields, huh.NewInput().Title("Mapping file").
+				Description("file sources: where legacy id -> IdP id is written").Value(&p.AuthOnly.MappingFile))
+		}
+		return fields
+	}
+	ident := "first mapped identifier (" + p.Identifier() + ")"
+	return []huh.Field{
+		huh.NewInput().Title("Import jobs in flight").Placeholder("4").
+			Validate(optionalInt("bulk.concurrency")).Value(&s.concurrency),
+		huh.NewConfirm().Title("Update users that already exist?").
+			Description("no: they are skipped and reported").Value(&p.Bulk.Upsert),
+		huh.NewSelect[string]().Title("Hashes the target cannot import").
+			Options(
+				huh.NewOption("fail: report the row as failed (default)", ""),
+				huh.NewOption("without_password: import the user, who resets or uses a code", strategies.UnsupportedWithoutPassword),
+				huh.NewOption("skip: leave the user out, reported as skipped", strategies.UnsupportedSkip),
+			).Value(&p.Bulk.UnsupportedHash),
+		huh.NewSelect[string]().Title("Identifier at the IdP").
+			Options(
+				huh.NewOption(ident, ""),
+				huh.NewOption("email", "email"),
+				huh.NewOption("phone_number", "phone_number"),
+				huh.NewOption("preferred_username", "preferred_username"),
+			).Value(&p.Bulk.Identifier),
+	}
+}
+
+func (s *state) reviewNote() huh.Field {
+	return huh.NewNote().Title("The plan, as it will be saved (secrets as ${VAR})").
+		Description(s.noteText(fitLines(s.planYAML(), s.noteRows))).Next(true).NextLabel("Next")
+}
+
+// fitLines shortens the plan's YAML to at most rows lines for a small terminal: first
+// the mapping block becomes one line naming its fields, then the end is cut. The saved
+// file always has everything; rows <= 0 means no limit.
+func fitLines(yaml string, rows int) string {
+	lines := strings.Split(yaml, "\n")
+	if rows <= 0 || len(lines) <= rows {
+		return yaml
+	}
+	var out, fields []string
+	at := -1 // where the mapping summary goes
+	for _, l := range lines {
+		if at >= 0 && strings.HasPrefix(l, "  ") && len(out) == at+1 {
+			// Still inside mapping: keep its field names, not its lines.
+			if !strings.HasPrefix(l, "    ") {
+				if k, _, ok := strings.Cut(strings.TrimSpace(l), ":"); ok {
+					fields = append(fields, k)
+				}
+			}
+			continue
+		}
+		if l == "mapping:" {
+			at = len(out) + 1
+			out = append(out, l, "")
+			continue
+		}
+		out = append(out, l)
+	}
+	if at >= 0 {
+		// One line that fits an 80-column note, so the lines counted are the lines shown.
+		sum := fmt.Sprintf("  %d fields: %s", len(fields), strings.Join(fields, ", "))
+		if r := []rune(sum); len(r) > 72 {
+			sum = string(r[:71]) + "…"
+		}
+		out[at] = sum
+	}
+	if len(out) > rows {
+		more := len(out) - rows + 1
+		out = append(out[:rows-1], fmt.Sprintf("… %d more lines in the saved plan", more))
+	}
+	return strings.Join(out, "\n")
+}
+
+// noteText escapes what the full-screen huh note would read as markup (_italic_,
+// *bold*, `code`): plan keys are full of underscores. Accessible mode prints notes as
+// they are.
+func (s *state) noteText(t string) string {
+	if !s.tui {
+		return t
+	}
+	return strings.NewReplacer(`\`, `\\`, "_", `\_`, "*", `\*`, "`", "\\`").Replace(t)
+}
+
+func (s *state) reviewFields() []huh.Field {
+	return []huh.Field{
+		huh.NewInput().Title("Save the plan to").Validate(required("plan file", &s.savePath)).Value(&s.savePath),
+		huh.NewSelect[string]().Title("Then").
+			Options(
+				huh.NewOption("save the plan and run it now", actionRun),
+				huh.NewOption("save the plan and quit", actionSave),
+				huh.NewOption("go back and change answers", actionBack),
+			).Value(&s.action),
+	}
+}
+
+// planYAML renders the plan as it will be saved (secrets are ${VAR} references by now).
+func (s *state) planYAML() string {
+	data, err := s.plan.Marshal()
+	if err != nil {
+		return "cannot render the plan: " + err.Error()
+	}
+	return strings.TrimRight(string(data), "\n")
+}
+
+// required rejects an empty answer. In accessible mode an empty line keeps the bound
+// value, so it is only empty when that value is empty too.
+func required(what string, bound *string) func(string) error {
+	return func(v string) error {
+		if strings.TrimSpace(v) == "" && strings.TrimSpace(*bound) == "" {
+			return fmt.Errorf("%s: required", what)
+		}
+		return nil
+	}
+}
+
+func optionalInt(key string) func(string) error {
+	return func(v string) error {
+		if v = strings.TrimSpace(v); v == "" {
+			return nil
+		}
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			return fmt.Errorf("%s: %q is not a whole number; leave it empty for the default", key, v)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,251 @@
+package wizard
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// answer runs a step's form in accessible mode, without a terminal, fed from input.
+func answer(t *testing.T, f *huh.Form, input string) {
+	t.Helper()
+	var out bytes.Buffer
+	err := f.WithAccessible(true).WithInput(&eofReader{r: oneByte(input)}).WithOutput(&out).RunWithContext(context.Background())
+	if err != nil {
+		t.Fatalf("form: %v", err)
+	}
+}
+
+func oneByte(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) }
+
+func TestFormsBindIntoThePlan(t *testing.T) {
+	tests := []struct {
+		name  string
+		step  stepID
+		setup func(*state)
+		input string
+		check func(*strategies.Plan, *state) (got, want any)
+	}{
+		{"strategy authonly", stepStrategy, nil, "3\n",
+			func(p *strategies.Plan, _ *state) (any, any) { return p.Strategy, strategies.StrategyAuthOnly }},
+		{"source kind postgres", stepSourceKind, nil, "2\n",
+			func(p *strategies.Plan, _ *state) (any, any) { return p.Source.Kind, strategies.SourcePostgres }},
+		{"file path kept on empty answer", stepConnection, nil, "\n",
+			func(p *strategies.Plan, _ *state) (any, any) { return p.Source.Path, "demo/users.db" }},
+		{"table from the probe", stepTable, func(s *state) {
+			s.probe = &ProbeResult{Tables: []TableInfo{{Name: "accounts", Rows: 10}, {Name: "users", Rows: 3}}}
+		}, "1\n\n", func(p *strategies.Plan, _ *state) (any, any) { return p.Source.Table, "accounts" }},
+		{"mapping column chosen", stepMapping, func(s *state) { s.columns = []string{"id", "mail"} }, "\n3\n" + strings.Repeat("\n", 21),
+			func(p *strategies.Plan, _ *state) (any, any) { return p.Mapping.Email.Column, "mail" }},
+		{"mapping keeps transform", stepMapping, func(s *state) {
+			s.plan.Mapping.Disabled = strategies.FieldRef{Column: "is_active", Transform: "not"}
+		}, strings.Repeat("\n", 23), func(p *strategies.Plan, _ *state) (any, any) {
+			return p.Mapping.Disabled, strategies.FieldRef{Column: "is_active", Transform: "not"}
+		}},
+		{"password recipe", stepPassword, nil, "\n3\n",
+			func(_ *strategies.Plan, s *state) (any, any) { return s.pwKind, pwRecipe }},
+		{"bulk options", stepOptions, nil, "8\ny\n3\n2\n",
+			func(p *strategies.Plan, s *state) (any, any) {
+				return []any{s.concurrency, p.Bulk.Upsert, p.Bulk.UnsupportedHash, p.Bulk.Identifier}, []any{"8", true, "skip", "email"}
+			}},
+		{"authgear target", stepTargetDetail, func(s *state) { s.plan.Target.Kind = strategies.TargetAuthgear },
+			"https://a.example\nproj\nkey.pem\n\n",
+			func(p *strategies.Plan, _ *state) (any, any) {
+				return []string{p.Target.URL, p.Target.Project, p.Target.KeyFile}, []string{"https://a.example", "proj", "key.pem"}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := demoPlan()
+			s := newState(Env{}, p, "plan.yaml")
+			if tt.setup != nil {
+				tt.setup(s)
+			}
+			f := s.form(tt.step)
+			if f == nil {
+				t.Fatalf("step %s has no form", tt.step)
+			}
+			answer(t, f, tt.input)
+			got, want := tt.check(s.plan, s)
+			if gs, ws := strings.TrimSpace(fmtAny(got)), strings.TrimSpace(fmtAny(want)); gs != ws {
+				t.Errorf("got %s, want %s", gs, ws)
+			}
+		})
+	}
+}
+
+func fmtAny(v any) string { return strings.ReplaceAll(strings.TrimSpace(sprint(v)), "\n", " ") }
+
+func TestScreensHaveNoForm(t *testing.T) {
+	p, _ := demoPlan()
+	s := newState(Env{}, p, "plan.yaml")
+	for _, id := range []stepID{stepPreview, stepRun, stepReport} {
+		if s.form(id) != nil {
+			t.Errorf("step %s: got a form, want a custom screen", id)
+		}
+	}
+}
+
+func TestNextSkipsStepsThatDoNotApply(t *testing.T) {
+	tests := []struct {
+		name   string
+		kind   string
+		pwKind string
+		from   stepID
+		want   stepID
+	}{
+		{"database asks for a table", strategies.SourceSQLite, pwAuto, stepConnection, stepTable},
+		{"file skips the table", strategies.SourceCSV, pwAuto, stepConnection, stepMapping},
+		{"auto format skips the detail", strategies.SourceSQLite, pwAuto, stepPassword, stepPreview},
+		{"recipe asks for it", strategies.SourceSQLite, pwRecipe, stepPassword, stepPasswordDetail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := demoPlan()
+			p.Source.Kind = tt.kind
+			s := newState(Env{}, p, "plan.yaml")
+			s.pwKind = tt.pwKind
+			if got := s.next(tt.from); got != tt.want {
+				t.Errorf("next(%s): got %s, want %s", tt.from, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPositionCountsOnlyStepsThatApply: the header's "step n of total" numbers the
+// steps this user will see, not every step the wizard has.
+func TestPositionCountsOnlyStepsThatApply(t *testing.T) {
+	tests := []struct {
+		name      string
+		kind      string
+		pwKind    string
+		step      stepID
+		wantN     int
+		wantTotal int
+	}{
+		{"database, auto format: the report is the last", strategies.SourceSQLite, pwAuto, stepReport, 14, 14},
+		{"file: no table step", strategies.SourceCSV, pwAuto, stepReport, 13, 13},
+		{"recipe: one more step", strategies.SourceSQLite, pwRecipe, stepReport, 15, 15},
+		{"welcome is always first", strategies.SourceCSV, pwRecipe, stepWelcome, 1, 14},
+		{"mapping after the connection on a file", strategies.SourceCSV, pwAuto, stepMapping, 5, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := demoPlan()
+			p.Source.Kind = tt.kind
+			s := newState(Env{}, p, "plan.yaml")
+			s.pwKind = tt.pwKind
+			if n, total := s.position(tt.step); n != tt.wantN || total != tt.wantTotal {
+				t.Errorf("position(%s): got step %d of %d, want %d of %d", tt.step, n, total, tt.wantN, tt.wantTotal)
+			}
+		})
+	}
+}
+
+func TestSecretsLeaveThePlan(t *testing.T) {
+	tests := []struct {
+		name, dsn, wantDSN, wantEnv string
+	}{
+		{"url with password", "postgres://u:pw@db/app", "${LEGACY_DSN}", "postgres://u:pw@db/app"},
+		{"key=value password", "host=db user=u password=pw dbname=app", "${LEGACY_DSN}", "host=db user=u password=pw dbname=app"},
+		{"mysql user:pass", "u:pw@tcp(db:3306)/app", "${LEGACY_DSN}", "u:pw@tcp(db:3306)/app"},
+		{"no password", "postgres://u@db/app", "postgres://u@db/app", ""},
+		{"already a reference", "${LEGACY_DSN}", "${LEGACY_DSN}", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			s := newState(fakeEnv(&fakeRunner{}, env), &strategies.Plan{}, "plan.yaml")
+			s.plan.Source.DSN = tt.dsn
+			if err := s.secretToEnv(&s.plan.Source.DSN, envDSN); err != nil {
+				t.Fatal(err)
+			}
+			if s.plan.Source.DSN != tt.wantDSN {
+				t.Errorf("dsn: got %q, want %q", s.plan.Source.DSN, tt.wantDSN)
+			}
+			if env[envDSN] != tt.wantEnv {
+				t.Errorf("$%s: got %q, want %q", envDSN, env[envDSN], tt.wantEnv)
+			}
+			if (tt.wantEnv != "") != (len(s.notes) == 1) {
+				t.Errorf("notes: got %q, want one export hint only when a secret moved", s.notes)
+			}
+		})
+	}
+}
+
+func TestParseAttrs(t *testing.T) {
+	old := map[string]strategies.FieldRef{"tier": {Column: "plan", Transform: "lower"}}
+	tests := []struct {
+		name, in string
+		want     map[string]strategies.FieldRef
+		wantErr  string
+	}{
+		{"empty", "  ", nil, ""},
+		{"pairs", "member_id=member_no, tier=plan", map[string]strategies.FieldRef{"member_id": {Column: "member_no"}, "tier": {Column: "plan", Transform: "lower"}}, ""},
+		{"changed column drops transform", "tier=level", map[string]strategies.FieldRef{"tier": {Column: "level"}}, ""},
+		{"not a pair", "member_id", nil, `"member_id" is not name=column`},
+		{"twice", "a=b, a=c", nil, `"a" is given twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseAttrs(tt.in, old)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error: got %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sprint(got) != sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func sprint(v any) string { return fmt.Sprint(v) }
+
+// TestFitLinesKeepsThePlanReadableOnSmallTerminals: the review shows every section of
+// the plan at 80x24 by folding the mapping into one line, and says when it cuts.
+func TestFitLinesKeepsThePlanReadableOnSmallTerminals(t *testing.T) {
+	yaml := strings.Join([]string{
+		"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
+		"mapping:", "  legacy_id: id", "  email: email", "  name: display_name",
+		"  custom_attributes:", "    member_id: member_no",
+		"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password",
+	}, "\n")
+	tests := []struct {
+		name string
+		rows int
+		want string
+	}{
+		{"fits: unchanged", 20, yaml},
+		{"no limit: unchanged", 0, yaml},
+		{"mapping folded", 12, strings.Join([]string{
+			"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
+			"mapping:", "  4 fields: legacy_id, email, name, custom_attributes",
+			"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password",
+		}, "\n")},
+		{"then cut, saying so", 6, strings.Join([]string{
+			"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
+			"… 6 more lines in the saved plan",
+		}, "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fitLines(yaml, tt.rows); got != tt.want {
+				t.Errorf("fitLines(rows %d):\ngot\n%s\nwant\n%s", tt.rows, got, tt.want)
+			}
+		})
+	}
+}

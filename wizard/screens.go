@@ -1,0 +1,484 @@
+package wizard
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// styles are the wizard's colours; with NO_COLOR they keep only bold and faint.
+type styles struct {
+	noColor bool
+	title   lipgloss.Style
+	header  lipgloss.Style
+	ok      lipgloss.Style
+	warn    lipgloss.Style
+	bad     lipgloss.Style
+	faint   lipgloss.Style
+	box     lipgloss.Style
+}
+
+func newStyles(noColor bool) styles {
+	s := styles{
+		noColor: noColor,
+		title:   lipgloss.NewStyle().Bold(true),
+		header:  lipgloss.NewStyle().Bold(true),
+		ok:      lipgloss.NewStyle(),
+		warn:    lipgloss.NewStyle(),
+		bad:     lipgloss.NewStyle(),
+		faint:   lipgloss.NewStyle().Faint(true),
+		box:     lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+	}
+	if !noColor {
+		s.title = s.title.Foreground(lipgloss.AdaptiveColor{Light: "#5A3FC0", Dark: "#B7A6FF"})
+		s.ok = s.ok.Foreground(lipgloss.AdaptiveColor{Light: "#1E7B34", Dark: "#5FD87A"})
+		s.warn = s.warn.Foreground(lipgloss.AdaptiveColor{Light: "#9A6700", Dark: "#F2C14E"})
+		s.bad = s.bad.Foreground(lipgloss.AdaptiveColor{Light: "#B42318", Dark: "#FF7A6E"})
+		s.box = s.box.BorderForeground(lipgloss.AdaptiveColor{Light: "#5A3FC0", Dark: "#7D6BD6"})
+	}
+	return s
+}
+
+// previewView renders the preview step: the first mapped rows as a table, the
+// validation summary by reason, the password-format histogram and the recommendation.
+// The summary below the table is laid out first and the table gets the rows left over,
+// so the whole screen fits the terminal (80x24 included).
+func previewView(st styles, r *PreviewResult, width, height int) string {
+	bottom := previewSummary(st, r, width, height)
+	tbl := previewTable(st, r, width, max(3, height-lipgloss.Height(bottom)-1))
+	return tbl.View() + "\n\n" + bottom
+}
+
+// previewSummary is what the preview shows under the table. On short screens the
+// reasons go on one line, examples are left out and the recommendation is cut to its
+// first lines (the full text is in the saved plan's check: cutover plan check).
+func previewSummary(st styles, r *PreviewResult, width, height int) string {
+	roomy := height >= 34
+	var b strings.Builder
+	b.WriteString(validationSummary(st, r, width, roomy))
+	b.WriteString(formatHistogram(st, r, width))
+	if r.Recommendation != "" {
+		lines := strings.Split(wrap(r.Recommendation, max(20, width-18)), "\n")
+		keep := 2
+		if roomy {
+			keep = 6
+		}
+		if len(lines) > keep {
+			lines = lines[:keep]
+			lines[keep-1] = truncate(lines[keep-1]+" …", max(20, width-18))
+		}
+		b.WriteString(st.header.Render("Recommendation: ") + strings.Join(lines, "\n") + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// previewDroppable are the preview columns left out, in this order, when the screen is
+// too narrow for all of them (about 11 cells a column).
+func previewDroppable() []string {
+	return []string{"disabled", "phone_number", "preferred_username", "legacy_id", "name"}
+}
+
+func previewTable(st styles, r *PreviewResult, width, height int) table.Model {
+	if width > 0 && len(r.Columns)*11 > width {
+		nr := *r
+		for _, d := range previewDroppable() {
+			if len(nr.Columns)*11 <= width {
+				break
+			}
+			i := slices.Index(nr.Columns, d)
+			if i < 0 {
+				continue
+			}
+			nr.Columns = slices.Delete(slices.Clone(nr.Columns), i, i+1)
+			rows := make([][]string, len(nr.Rows))
+			for j, row := range nr.Rows {
+				if i < len(row) {
+					row = slices.Delete(slices.Clone(row), i, i+1)
+				}
+				rows[j] = row
+			}
+			nr.Rows = rows
+		}
+		r = &nr
+	}
+	widths := make([]int, len(r.Columns))
+	for i, c := range r.Columns {
+		widths[i] = lipgloss.Width(c)
+		for _, row := range r.Rows {
+			if i < len(row) {
+				widths[i] = max(widths[i], lipgloss.Width(row[i]))
+			}
+		}
+		widths[i] = min(widths[i], 28)
+	}
+	// Shrink the widest columns until the table fits (2 cells of padding per column).
+	for total(widths)+2*len(widths) > width && width > 0 {
+		i := slices.Index(widths, slices.Max(widths))
+		if widths[i] <= 6 {
+			break
+		}
+		widths[i]--
+	}
+	cols := make([]table.Column, len(r.Columns))
+	for i, c := range r.Columns {
+		cols[i] = table.Column{Title: c, Width: widths[i]}
+	}
+	rows := make([]table.Row, len(r.Rows))
+	for i, row := range r.Rows {
+		cells := make(table.Row, len(cols))
+		for j := range cols {
+			if j < len(row) {
+				cells[j] = truncate(row[j], widths[j])
+			}
+		}
+		rows[i] = cells
+	}
+	ts := table.DefaultStyles()
+	ts.Header = ts.Header.Bold(true).BorderStyle(lipgloss.NormalBorder()).BorderBottom(true)
+	ts.Selected = lipgloss.NewStyle()
+	if st.noColor {
+		ts.Header = ts.Header.UnsetForeground().UnsetBorderForeground()
+	}
+	return table.New(table.WithColumns(cols), table.WithRows(rows), table.WithHeight(min(height, len(rows)+1)), table.WithStyles(ts))
+}
+
+func total(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+// truncate shortens s to w cells with an ellipsis.
+func truncate(s string, w int) string {
+	if lipgloss.Width(s) <= w || w < 2 {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+func validationSummary(st styles, r *PreviewResult, width int, roomy bool) string {
+	var b strings.Builder
+	bad := 0
+	for _, n := range r.Invalid {
+		bad += n
+	}
+	read := ""
+	if r.Total > 0 {
+		read = fmt.Sprintf(" of %s rows read", groupDigits(r.Total))
+	}
+	if bad == 0 {
+		b.WriteString(st.ok.Render("Validation: every row is valid") + read + "\n")
+		return b.String()
+	}
+	b.WriteString(st.warn.Render(fmt.Sprintf("Validation: %s invalid row(s)", groupDigits(int64(bad)))) + read + "\n")
+	if !roomy {
+		parts := make([]string, 0, len(r.Invalid))
+		for _, k := range sortedKeys(r.Invalid) {
+			parts = append(parts, fmt.Sprintf("%s %s", k, groupDigits(int64(r.Invalid[k]))))
+		}
+		b.WriteString("  " + wrap(strings.Join(parts, " · "), max(20, width-4)) + "\n")
+		return b.String()
+	}
+	for _, k := range sortedKeys(r.Invalid) {
+		fmt.Fprintf(&b, "  %-22s %s\n", k, groupDigits(int64(r.Invalid[k])))
+	}
+	for i, e := range r.Examples {
+		if i == 3 {
+			break
+		}
+		fmt.Fprintf(&b, "  %s\n", st.faint.Render(truncate(fmt.Sprintf("e.g. row %d: %s: %s", e.Row, e.Reason, e.Detail), max(20, width-4))))
+	}
+	return b.String()
+}
+
+func formatHistogram(st styles, r *PreviewResult, width int) string {
+	if len(r.Formats) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(st.header.Render("Password formats") + "\n")
+	most := 0
+	for _, f := range r.Formats {
+		most = max(most, f.Count)
+	}
+	barMax := max(5, min(30, width-60))
+	for _, f := range r.Formats {
+		n := 1
+		if most > 0 {
+			n = max(1, f.Count*barMax/most)
+		}
+		mark := st.ok.Render("importable")
+		if !f.Importable {
+			mark = st.bad.Render("not importable")
+		}
+		fmt.Fprintf(&b, "  %-22s %-*s %7s  %s\n", f.Format, barMax, strings.Repeat("█", n), groupDigits(int64(f.Count)), mark)
+	}
+	return b.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// runView renders a running cutover: a progress bar with rate and ETA, live counts by
+// outcome and the last few errors.
+func runView(st styles, strategy string, p strategies.Progress, width int, stopping bool) string {
+	var b strings.Builder
+	phase := p.Phase
+	if phase == "" {
+		phase = "starting"
+	}
+	fmt.Fprintf(&b, "%s %s\n\n", st.title.Render("Running "+strategy), st.faint.Render("· "+phase))
+	bar := progress.New(progress.WithWidth(max(10, min(60, width-4))), progress.WithoutPercentage())
+	if st.noColor {
+		bar = progress.New(progress.WithWidth(max(10, min(60, width-4))), progress.WithoutPercentage(),
+			progress.WithColorProfile(termenv.Ascii), progress.WithFillCharacters('#', '.'))
+	}
+	pct := 0.0
+	if p.Total > 0 {
+		pct = min(1, float64(p.Done)/float64(p.Total))
+	}
+	b.WriteString(bar.ViewAs(pct) + "\n")
+	totalText := "?"
+	if p.Total >= 0 {
+		totalText = groupDigits(p.Total)
+	}
+	line := fmt.Sprintf("%s / %s rows", groupDigits(p.Done), totalText)
+	if p.Total > 0 {
+		line += fmt.Sprintf(" (%.0f%%)", pct*100)
+	}
+	if p.Rate > 0 {
+		line += fmt.Sprintf(" · %s rows/s", groupDigits(int64(p.Rate+0.5)))
+	}
+	if p.ETA > 0 {
+		line += " · ETA " + p.ETA.Round(time.Second).String()
+	}
+	b.WriteString(line + "\n\n")
+	b.WriteString(countsLine(st, p.Counts, p.Retries) + "\n")
+	if len(p.LastErrors) > 0 {
+		b.WriteString("\n" + st.header.Render("Last errors") + "\n")
+		start := max(0, len(p.LastErrors)-5)
+		for _, e := range p.LastErrors[start:] {
+			b.WriteString("  " + st.bad.Render(truncate(e, max(20, width-4))) + "\n")
+		}
+	}
+	b.WriteString("\n")
+	if stopping {
+		b.WriteString(st.warn.Render("Stopping… the run stays resumable.") + "\n")
+	} else {
+		b.WriteString(st.faint.Render("Ctrl+C stops the run (it can be resumed).") + "\n")
+	}
+	return b.String()
+}
+
+func countsLine(st styles, c map[strategies.Outcome]int64, retries int64) string {
+	part := func(s lipgloss.Style, o strategies.Outcome) string {
+		return s.Render(fmt.Sprintf("%s %s", o, groupDigits(c[o])))
+	}
+	line := strings.Join([]string{
+		part(st.ok, strategies.OutcomeInserted),
+		part(st.ok, strategies.OutcomeUpdated),
+		part(st.warn, strategies.OutcomeSkipped),
+		part(st.bad, strategies.OutcomeFailed),
+		part(st.bad, strategies.OutcomeInvalid),
+	}, "  ")
+	if retries > 0 {
+		line += "  " + st.faint.Render(fmt.Sprintf("retries %s", groupDigits(retries)))
+	}
+	return line
+}
+
+// confirmStopView asks whether to stop a run after Ctrl+C.
+func confirmStopView(st styles, planFile string) string {
+	resume := "cutover run --plan " + cmpOr(planFile, "FILE") + " --resume"
+	return st.box.Render(st.warn.Render("Stop the run?") + "\n" +
+		"What is done stays done; continue later with\n  " + resume + "\n\n" +
+		"y: stop   n / Esc: keep running")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// reportView renders the end of a run: reconciled counts, where the details are and
+// what to do next. height is the room on screen; below 34 lines the counts go on one
+// line, the files are named once under the run directory and the next steps are cut to
+// what fits (the run's summary.md has them all). 0 means no limit.
+func reportView(st styles, r *strategies.Report, runErr error, planFile string, notes []string, width, height int) string {
+	var b strings.Builder
+	compact := height > 0 && height < 34
+	lazyService := r != nil && r.Strategy == strategies.StrategyLazy && r.Rows == 0 && r.RunDir == "" && runErr == nil
+	switch {
+	case runErr != nil && strategies.CodeOf(runErr) == strategies.CodeCancelled:
+		b.WriteString(st.warn.Render("Stopped: the run can be resumed") + "\n\n")
+	case runErr != nil:
+		b.WriteString(st.bad.Render("The run failed") + "\n" + wrap(runErr.Error(), width) + "\n\n")
+	case lazyService:
+		b.WriteString(st.ok.Render("Plan saved: a lazy migration runs as a service, not in one go") + "\n\n")
+	case r != nil && r.Failed > 0:
+		b.WriteString(st.warn.Render(fmt.Sprintf("Done with failures: %s", r.Strategy)) + "\n\n")
+	default:
+		b.WriteString(st.ok.Render("Done") + "\n\n")
+	}
+	if r != nil && !lazyService {
+		if r.DryRun {
+			b.WriteString(st.faint.Render("dry run: nothing was written") + "\n")
+		}
+		rows := []struct {
+			name string
+			n    int64
+		}{{"inserted", r.Inserted}, {"updated", r.Updated}, {"skipped", r.Skipped}, {"failed", r.Failed}, {"invalid", r.Invalid}}
+		reconciled := st.ok.Render("reconciled: every row is accounted for")
+		if !r.Reconciles() {
+			sum := r.Inserted + r.Updated + r.Skipped + r.Failed + r.Invalid
+			reconciled = st.bad.Render(fmt.Sprintf("NOT reconciled: %s rows have no outcome", groupDigits(r.Rows-sum)))
+		}
+		if compact {
+			parts := make([]string, len(rows))
+			for i, x := range rows {
+				parts[i] = x.name + " " + groupDigits(x.n)
+			}
+			b.WriteString("  " + strings.Join(parts, " · ") + "\n")
+			line := fmt.Sprintf("  = %s rows  ", groupDigits(r.Rows)) + reconciled
+			if r.Duration > 0 {
+				line += st.faint.Render(" · took " + r.Duration.Round(time.Millisecond).String())
+			}
+			b.WriteString(line + "\n")
+			if len(r.Reasons) > 0 {
+				parts = parts[:0]
+				for _, k := range sortedKeys(r.Reasons) {
+					parts = append(parts, fmt.Sprintf("%s %s", k, groupDigits(r.Reasons[k])))
+				}
+				b.WriteString("  " + wrap("by reason: "+strings.Join(parts, " · "), max(20, width-4)) + "\n")
+			}
+		} else {
+			for _, x := range rows {
+				fmt.Fprintf(&b, "  %-10s %10s\n", x.name, groupDigits(x.n))
+			}
+			fmt.Fprintf(&b, "  %-10s %10s\n", "", "----------")
+			fmt.Fprintf(&b, "  %-10s %10s  %s\n", "rows", groupDigits(r.Rows), reconciled)
+			if r.Retries > 0 {
+				fmt.Fprintf(&b, "  %-10s %10s\n", "retries", groupDigits(r.Retries))
+			}
+			if r.Duration > 0 {
+				fmt.Fprintf(&b, "  %-10s %10s\n", "took", r.Duration.Round(time.Millisecond))
+			}
+			if len(r.Reasons) > 0 {
+				b.WriteString("\n" + st.header.Render("By reason") + "\n")
+				for _, k := range sortedKeys(r.Reasons) {
+					fmt.Fprintf(&b, "  %-24s %s\n", k, groupDigits(r.Reasons[k]))
+				}
+			}
+		}
+		if len(r.Files) > 0 || r.RunDir != "" {
+			b.WriteString("\n" + st.header.Render("Details") + "\n")
+			if compact && r.RunDir != "" {
+				names := make([]string, 0, len(r.Files))
+				for _, k := range sortedKeys(r.Files) {
+					names = append(names, filepath.Base(r.Files[k]))
+				}
+				b.WriteString("  " + truncate(r.RunDir+string(filepath.Separator), max(20, width-4)) + "\n")
+				if len(names) > 0 {
+					b.WriteString("  " + wrap(strings.Join(names, " · "), max(20, width-4)) + "\n")
+				}
+			} else {
+				if r.RunDir != "" {
+					fmt.Fprintf(&b, "  %-14s %s\n", "run directory", r.RunDir)
+				}
+				for _, k := range sortedKeys(r.Files) {
+					fmt.Fprintf(&b, "  %-14s %s\n", k, r.Files[k])
+				}
+			}
+		}
+	}
+	b.WriteString("\n" + st.header.Render("Next steps") + "\n")
+	steps := append(nextSteps(r, runErr, planFile), notes...)
+	for i, s := range steps {
+		item := "  - " + wrap(s, max(20, width-4)) + "\n"
+		if compact && lipgloss.Height(b.String())+lipgloss.Height(item) > height {
+			fmt.Fprintf(&b, "  %s\n", st.faint.Render(fmt.Sprintf("… %d more; a taller terminal shows them all", len(steps)-i)))
+			break
+		}
+		b.WriteString(item)
+	}
+	return b.String()
+}
+
+// nextSteps are the report's own, or the usual ones for the strategy.
+func nextSteps(r *strategies.Report, runErr error, planFile string) []string {
+	plan := cmpOr(planFile, "FILE")
+	if runErr != nil && strategies.CodeOf(runErr) == strategies.CodeCancelled {
+		return []string{"resume: cutover run --plan " + plan + " --resume"}
+	}
+	if r == nil {
+		return []string{"fix the error above, then: cutover run --plan " + plan}
+	}
+	// The run's own steps (invalid rows, users without passwords...) come first, then
+	// the strategy's usual ones.
+	out := slices.Clone(r.NextSteps)
+	if r.Failed > 0 {
+		out = append(out, "retry the failed rows: cutover run --plan "+plan+" --only-failed "+cmpOr(r.RunDir, "RUN_DIR"))
+	}
+	switch r.Strategy {
+	case strategies.StrategyLazy:
+		out = append(out,
+			"start the bridge: cutover bridge --plan "+plan,
+			"point the IdP's lazy-migration endpoint at it; watch: cutover status --plan "+plan,
+			"schedule the sweep for whoever never signs in: cutover sweep --plan "+plan)
+	case strategies.StrategyAuthOnly:
+		out = append(out,
+			"deploy the middleware that maps IdP sessions to local users (get-or-create, link by email)",
+			"rehearse sign-ins: cutover rehearse --plan "+plan)
+	default:
+		out = append(out,
+			"deploy the middleware that protects your app with IdP sessions",
+			"rehearse sign-ins: cutover rehearse --plan "+plan,
+			"replay in CI: cutover run --plan "+plan)
+	}
+	return out
+}
+
+// wrap breaks s into lines of at most w cells at spaces, indenting continuation lines.
+func wrap(s string, w int) string {
+	if w <= 0 || lipgloss.Width(s) <= w {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		ww := lipgloss.Width(word)
+		if i > 0 && n+1+ww > w {
+			b.WriteString("\n    ")
+			n = 4
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += ww
+	}
+	return b.String()
+}

@@ -1,0 +1,105 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// DefaultPlanFile is where the wizard offers to save a new plan.
+const DefaultPlanFile = "cutover-plan.yaml"
+
+// Options choose how the wizard talks to the user.
+type Options struct {
+	In         io.Reader // keys or, in accessible mode, answers
+	Out        io.Writer // the UI; stderr in cutover
+	Accessible bool      // plain prompts for screen readers and scripts
+	NoColor    bool      // NO_COLOR: no colours, same layout
+	// Plan prefills every answer (`cutover wizard --plan F`); nil starts from Env.DemoPlan.
+	Plan *strategies.Plan
+	// PlanFile is where the plan is offered to be saved; Plan.File or DefaultPlanFile when empty.
+	PlanFile string
+	// ProgramOptions are extra bubbletea options (tests set the window size and input).
+	ProgramOptions []tea.ProgramOption
+}
+
+// Result is what the wizard produced.
+type Result struct {
+	Plan   *strategies.Plan   // the plan as answered (secrets as ${VAR} references)
+	Saved  string             // where it was saved; empty when it was not
+	Report *strategies.Report // the run's report; nil when nothing ran
+	Notes  []string           // what the user must do before replaying the plan
+}
+
+// Run walks the user through the cutover and returns what was decided and done. The
+// error is the run's, or a *strategies.Error with CodeCancelled when the user stopped.
+func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
+	p, err := startPlan(env, opts.Plan)
+	if err != nil {
+		return nil, err
+	}
+	path := opts.PlanFile
+	if path == "" {
+		path = p.File
+	}
+	if path == "" {
+		path = DefaultPlanFile
+	}
+	s := newState(env, p, path)
+	s.fromDemo = opts.Plan == nil && env.DemoPlan != nil
+	st := newStyles(opts.NoColor)
+	res := func() *Result { return &Result{Plan: s.plan, Saved: s.saved, Report: s.report, Notes: s.notes} }
+
+	if opts.Accessible {
+		err := runAccessible(ctx, s, opts.In, opts.Out, st)
+		return res(), err
+	}
+
+	m := newModel(ctx, s, st)
+	popts := append([]tea.ProgramOption{tea.WithContext(ctx)}, opts.ProgramOptions...)
+	if opts.In != nil {
+		popts = append(popts, tea.WithInput(opts.In))
+	}
+	if opts.Out != nil {
+		popts = append(popts, tea.WithOutput(opts.Out))
+	}
+	popts = append(popts, tea.WithAltScreen())
+	final, err := tea.NewProgram(m, popts...).Run()
+	if fm, ok := final.(*model); ok {
+		m = fm
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return res(), cancelled(ctx.Err())
+		}
+		return res(), fmt.Errorf("wizard: %w", err)
+	}
+	if m.abandoned {
+		return res(), &strategies.Error{Code: strategies.CodeCancelled, Message: "the wizard was closed; nothing was run"}
+	}
+	if m.run.err != nil {
+		return res(), m.run.err
+	}
+	return res(), nil
+}
+
+// startPlan copies the plan to start from (never the caller's), or takes the demo defaults.
+func startPlan(env Env, p *strategies.Plan) (*strategies.Plan, error) {
+	if p != nil {
+		c := *p
+		return &c, nil
+	}
+	if env.DemoPlan != nil {
+		d, err := env.DemoPlan()
+		if err != nil {
+			return nil, fmt.Errorf("prepare the demo plan: %w", err)
+		}
+		return d, nil
+	}
+	return &strategies.Plan{Version: strategies.PlanVersion, Strategy: strategies.StrategyBulk,
+		Source: strategies.SourceSpec{Kind: strategies.SourceSQLite}, Target: strategies.Target{Kind: strategies.TargetMockIDP}}, nil
+}
