@@ -1,0 +1,199 @@
+// Command cutover moves the users of a legacy login system into an identity provider
+// without locking anyone out: a wizard, a plan runner for CI, a lazy-migration bridge,
+// a bundled mock IdP to rehearse against, and tools to diagnose legacy password hashes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/strategies"
+)
+
+// Exit codes, the only place they are defined.
+const (
+	exitOK        = 0   // everything done
+	exitFailure   = 1   // the work could not be done (or a check said no)
+	exitUsage     = 2   // bad flags, arguments or plan
+	exitPartial   = 3   // done, but some rows failed
+	exitCancelled = 130 // interrupted (Ctrl+C / SIGTERM)
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// app carries what every subcommand needs: standard streams and a logger.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code. Errors are printed here, once.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{
+		stdin:  stdin,
+		stdout: stdout,
+		stderr: stderr,
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(ctx, err)
+	var q quietError
+	if !errors.As(err, &q) {
+		fmt.Fprintf(stderr, "cutover: %v\n", err)
+		if code == exitUsage && !strings.Contains(err.Error(), "--help") {
+			if _, isPlan := asPlanError(err); !isPlan {
+				fmt.Fprintln(stderr, "Run 'cutover --help' for usage.")
+			}
+		}
+	}
+	return code
+}
+
+func asPlanError(err error) (*strategies.Error, bool) {
+	var e *strategies.Error
+	if errors.As(err, &e) && e.Code == strategies.CodePlan {
+		return e, true
+	}
+	return nil, false
+}
+
+// exitError asks for a specific exit code; quietError does so without printing anything
+// (the command already said what happened, e.g. "no match" on stdout).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+type quietError struct{ code int }
+
+func (e quietError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// usageError marks bad flags or arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func exitCode(ctx context.Context, err error) int {
+	var (
+		q quietError
+		x exitError
+		u usageError
+	)
+	switch {
+	case errors.As(err, &q):
+		return q.code
+	case errors.As(err, &x):
+		return x.code
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil, strategies.CodeOf(err) == strategies.CodeCancelled:
+		return exitCancelled
+	case errors.As(err, &u):
+		return exitUsage
+	}
+	switch strategies.CodeOf(err) {
+	case strategies.CodeUsage, strategies.CodePlan:
+		return exitUsage
+	}
+	// cobra's own argument errors.
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "flag needs an argument", "invalid argument", "required flag"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, "\""+p) {
+			return exitUsage
+		}
+	}
+	return exitFailure
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	v := "devel"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cutover",
+		Short: "Move the users of a legacy login system into an identity provider",
+		Long: `cutover moves the users of a legacy login system into an identity provider
+without locking anyone out. Run it with no arguments on a terminal to open the
+wizard on a bundled demo database and an in-process mock IdP; save the plan it
+builds and replay it in CI with 'cutover run --plan FILE'.
+
+Strategies:
+  bulk      import everyone through the IdP's import API, hashes included
+  lazy      the IdP asks 'cutover bridge' to verify each user at first sign-in
+  authonly  import identifiers only and write the IdP's ids back into your users table
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 partial success (some rows failed), 130 cancelled.`,
+		Version:       buildVersion(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWizard(cmd.Context(), a, wizardFlags{})
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see 'cutover %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "cutover "))}
+	})
+	root.AddCommand(
+		newWizardCmd(a),
+		newRunCmd(a),
+		newPlanCmd(a),
+		newRehearseCmd(a),
+		newBridgeCmd(a),
+		newStatusCmd(a),
+		newSweepCmd(a),
+		newUndoCmd(a),
+		newMockIDPCmd(a),
+		newHashCmd(a),
+		newLoginCmd(a),
+		newExampleAppCmd(a),
+	)
+	return root
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/mockidp"
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
+)
+
+// runFlags are the options of `cutover run`.
+type runFlags struct {
+	plan       string
+	resume     bool
+	dryRun     bool
+	onlyFailed string
+	json       bool
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run --plan FILE",
+		Short: "Run a plan without questions (CI)",
+		Long: `Run a saved plan without asking anything: the way to replay in CI what the
+wizard set up. For the bulk strategy every input row ends in exactly one outcome
+(inserted, updated, skipped, failed or invalid), recorded in a run directory
+(bulk.run_dir, default .cutover/runs beside the plan) together with a checkpoint,
+failures.csv, failures.json, summary.md and report.json.
+
+An interrupted run (Ctrl+C, a crash, kill -9) continues with --resume without
+importing anyone twice. --only-failed retries the failed rows of an earlier run.
+--dry-run does everything but the writes, including asking the target which
+users already exist.
+
+With a target of kind mockidp and no url, the bundled mock IdP runs in-process,
+keeping its users in .cutover/mockidp beside the run directories.
+
+Progress goes to stderr (a line every few seconds), the summary or --json
+object to stdout. Exit codes: 0 every valid row imported or skipped, 3 some rows
+failed, 1 the run could not proceed, 2 bad flags or plan, 130 interrupted.`,
+		Example: `  cutover run --plan cutover.yaml
+  cutover run --plan cutover.yaml --dry-run
+  cutover run --plan cutover.yaml --resume --json
+  cutover run --plan cutover.yaml --only-failed .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlan(cmd.Context(), a, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.plan, "plan", "", "the plan file to run (required)")
+	fl.BoolVar(&f.resume, "resume", false, "continue the interrupted run of this plan")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "do everything but write to the target")
+	fl.StringVar(&f.onlyFailed, "only-failed", "", "retry the failed rows of this earlier run directory")
+	fl.BoolVar(&f.json, "json", false, "print the report as one JSON object")
+	_ = cmd.MarkFlagRequired("plan")
+	return cmd
+}
+
+func runPlan(ctx context.Context, a *app, f runFlags) error {
+	if f.plan == "" {
+		return usagef("--plan is required (see 'cutover run --help')")
+	}
+	p, err := strategies.LoadPlan(f.plan)
+	if err != nil {
+		return err
+	}
+	switch p.Strategy {
+	case strategies.StrategyLazy:
+		return runLazyPlan(ctx, a, p, f)
+	case strategies.StrategyAuthOnly:
+		return runAuthOnlyPlan(ctx, a, p, f)
+	}
+	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
+	rep, err := r.Run(ctx, p, strategies.RunOptions{
+		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
+		Progress: progressPrinter(a.stderr, 3*time.Second),
+	})
+	if err != nil {
+		return err
+	}
+	if err := printReport(a.stdout, rep, f.json); err != nil {
+		return err
+	}
+	return reportExit(rep)
+}
+
+// reportExit maps a finished run to its exit code: 3 when some rows failed.
+func reportExit(rep *strategies.Report) error {
+	if rep.Failed > 0 {
+		return quietError{exitPartial}
+	}
+	return nil
+}
+
+// printReport writes the report as JSON (one object) or as the Markdown summary.
+func printReport(w io.Writer, rep *strategies.Report, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	_, err := io.WriteString(w, bulk.Summary(rep))
+	return err
+}
+
+// progressPrinter prints one line at most every interval: rows done, rate, ETA.
+func progressPrinter(w io.Writer, every time.Duration) func(strategies.Progress) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(pr strategies.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		final := pr.Phase == "done"
+		if !final && time.Since(last) < every {
+			return
+		}
+		if final && last.IsZero() {
+			return // a short run: the summary says it all
+		}
+		last = time.Now()
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s: %d", pr.Phase, pr.Done)
+		if pr.Total > 0 {
+			fmt.Fprintf(&b, "/%d rows (%.0f%%)", pr.Total, 100*float64(pr.Done)/float64(pr.Total))
+		} else {
+			b.WriteString(" rows")
+		}
+		fmt.Fprintf(&b, ", %.0f rows/s", pr.Rate)
+		if pr.ETA > 0 {
+			fmt.Fprintf(&b, ", ETA %s", pr.ETA.Round(time.Second))
+		}
+		if n := pr.Counts[strategies.OutcomeFailed]; n > 0 {
+			fmt.Fprintf(&b, ", %d failed", n)
+		}
+		if pr.Retries > 0 {
+			fmt.Fprintf(&b, ", %d retries", pr.Retries)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// targetOpener opens the plan's target; a mockidp target without a url is started
+// in-process with its users kept on disk beside the run directories.
+func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+	return func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
+			return bulk.OpenTarget(ctx, p, a.log)
+		}
+		root, err := bulk.RunRoot(p)
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(filepath.Dir(root), "mockidp")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
+		}
+		return startMockTarget(p.Target.Profile, filepath.Join(dir, "users.db"), dir, a)
+	}
+}
+
+// startMockTarget starts the bundled mock IdP on a loopback port and returns it as a
+// target. dbPath "" keeps the users in memory.
+func startMockTarget(profile, dbPath, keyDir string, a *app) (*bulk.Target, error) {
+	if profile == "" {
+		profile = strategies.ProfileAuthgear
+	}
+	s, err := mockidp.New(mockidp.Config{Profile: profile, DBPath: dbPath, AdminKeyDir: keyDir})
+	if err != nil {
+		return nil, fmt.Errorf("start the mock IdP: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("start the mock IdP: %w", err)
+	}
+	if err := s.Start(ln); err != nil {
+		s.Close()
+		return nil, err
+	}
+	info := s.Config()
+	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey, Log: a.log})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: profile, Name: "mockidp-" + profile, URL: info.Issuer,
+		Close: s.Close}, nil
+}
+
+// errNoPlan is returned by undo when neither --plan nor run.json names the plan.
+var errNoPlan = errors.New("the run directory does not name its plan; give --plan")

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/sources/demo"
+)
+
+func TestWizardWithoutTerminalPointsToRunPlan(t *testing.T) {
+	t.Setenv("ACCESSIBLE", "")
+	for _, args := range [][]string{nil, {"wizard"}} {
+		t.Run(strings.Join(append([]string{"cutover"}, args...), " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+			if code != exitUsage {
+				t.Errorf("exit code: got %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), "cutover run --plan FILE") {
+				t.Errorf("stderr: got %q, want it to point to 'cutover run --plan FILE'", stderr.String())
+			}
+		})
+	}
+}
+
+// TestWizardAccessibleOnDemoData walks the real wizard, wired to the real engine, in
+// accessible mode on the bundled demo data: only the strategy is answered, every other
+// answer is the default. Each run must end with a reconciled report and a saved plan
+// that loads.
+func TestWizardAccessibleOnDemoData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs three cutovers of the 1,000-user demo database")
+	}
+	tests := []struct {
+		name, input, strategy string
+		wantOut               []string
+	}{
+		{"bulk", "1\n", strategies.StrategyBulk, []string{"Connected: SQLite", "Password formats", "reconciled: every row is accounted for", "rehearse sign-ins"}},
+		{"lazy", "2\n", strategies.StrategyLazy, []string{"signed in through the bridge", "reconciled: every row is accounted for", "start the bridge"}},
+		{"authonly", "3\n", strategies.StrategyAuthOnly, []string{"write-back into sqlite", "reconciled: every row is accounted for", "deploy the middleware"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			t.Setenv("NO_COLOR", "1")
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"wizard", "--accessible"}, strings.NewReader(tt.input), &stdout, &stderr)
+			if code != exitOK {
+				t.Fatalf("exit code: got %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("the wizard's output lacks %q; got:\n%s", w, stderr.String())
+				}
+			}
+			if got, want := strings.TrimSpace(stdout.String()), "plan saved: cutover-plan.yaml"; got != want {
+				t.Errorf("stdout: got %q, want %q", got, want)
+			}
+			p, err := strategies.LoadPlan("cutover-plan.yaml")
+			if err != nil {
+				t.Fatalf("the saved plan does not load: %v", err)
+			}
+			if p.Strategy != tt.strategy {
+				t.Errorf("strategy: got %q, want %q", p.Strategy, tt.strategy)
+			}
+			for _, f := range []string{"legacy-demo.db", KnownPasswordsFile} {
+				if _, err := os.Stat(filepath.Join(demoDir, f)); err != nil {
+					t.Errorf("demo file %s: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+// TestPreviewAuthOnlyLeavesPasswordsOut: an authonly run imports no password, so its
+// preview must not count hash problems as invalid rows nor show a format histogram, and
+// must agree with what the run will report.
+func TestPreviewAuthOnlyLeavesPasswordsOut(t *testing.T) {
+	db, err := demo.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := demo.Plan(db)
+	bulkPreview, err := previewSource(context.Background(), p, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Strategy = strategies.StrategyAuthOnly
+	res, err := previewSource(context.Background(), p, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Formats) != 0 {
+		t.Errorf("authonly preview formats: got %v, want none", res.Formats)
+	}
+	for _, code := range []string{"malformed_hash", "unknown_hash_format"} {
+		if bulkPreview.Invalid[code] == 0 {
+			t.Fatalf("the demo data has no %s row; the test needs one", code)
+		}
+		if res.Invalid[code] != 0 {
+			t.Errorf("authonly preview: got %d rows invalid for %s, want 0 (passwords are not imported)", res.Invalid[code], code)
+		}
+	}
+	if !slices.Contains(bulkPreview.Columns, "hash") {
+		t.Fatalf("bulk preview columns %v have no hash column; the check below would prove nothing", bulkPreview.Columns)
+	}
+	for _, c := range res.Columns {
+		if c == "hash" || c == "format" {
+			t.Errorf("authonly preview shows a %q column; want no password columns", c)
+		}
+	}
+}
