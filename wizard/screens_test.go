@@ -29,14 +29,14 @@ func (s snapshot) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
 	t.Helper()
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), text) },
-		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+		teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 }
 
 // finalView stops the program and returns the screen the model last drew.
 func finalView(t *testing.T, tm *teatest.TestModel) string {
 	t.Helper()
 	tm.Send(stopNow{})
-	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).View()
+	return tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).View()
 }
 
 func sizes() []struct {
@@ -76,7 +76,7 @@ func TestRunScreenAsksBeforeStopping(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	waitFor(t, tm, "Stop the run?")
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*runHarness)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*runHarness)
 	if got := strategies.CodeOf(final.r.err); got != strategies.CodeCancelled {
 		t.Errorf("run error code: got %q (%v), want %q", got, final.r.err, strategies.CodeCancelled)
 	}

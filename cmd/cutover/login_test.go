@@ -120,7 +120,7 @@ func postAndPoll(issuer, tok string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	for range 1000 {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		j, err := do(http.MethodGet, issuer+mockidp.PathImport+"/"+job["id"].(string), nil)
 		if err != nil {
 			return err
@@ -130,5 +130,5 @@ func postAndPoll(issuer, tok string, body []byte) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return errors.New("import did not complete")
+	return errors.New("import did not complete within 60s")
 }

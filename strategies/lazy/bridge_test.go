@@ -323,9 +323,14 @@ type legacyApp struct {
 	mu    sync.Mutex
 	forms []map[string]string
 	delay time.Duration
+	// arrived, when set, is sent a value as each request arrives.
+	arrived chan struct{}
 }
 
 func (a *legacyApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.arrived != nil {
+		a.arrived <- struct{}{}
+	}
 	if a.delay > 0 {
 		time.Sleep(a.delay)
 	}
@@ -387,7 +392,7 @@ func TestDelegation(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	app := &legacyApp{delay: 400 * time.Millisecond}
+	app := &legacyApp{delay: 400 * time.Millisecond, arrived: make(chan struct{}, 1)}
 	legacy := httptest.NewServer(app)
 	defer legacy.Close()
 	p := sqlitePlan(t, fixtures, bcrypt.MinCost)
@@ -423,7 +428,11 @@ func TestGracefulShutdown(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		got <- reply{status: resp.StatusCode, body: string(body), err: err}
 	}()
-	time.Sleep(150 * time.Millisecond) // the request is in flight at the legacy app
+	select {
+	case <-app.arrived: // the request is in flight at the legacy app
+	case r := <-got:
+		t.Fatalf("the request ended before reaching the legacy app: %d %q %v", r.status, r.body, r.err)
+	}
 	stop()
 	r := <-got
 	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"success":true`) {

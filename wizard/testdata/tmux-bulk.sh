@@ -12,7 +12,9 @@ t() { tmux -L "$sock" "$@"; }
 trap 't kill-server 2>/dev/null || true' EXIT
 t new-session -d -s "$session" -x 80 -y 24 "TERM=xterm-256color NO_COLOR=1 $bin; echo EXITED \$?; sleep 30"
 screen() { t capture-pane -p -t "$session"; }
-for i in $(seq 1 120); do
+# Deadlines, not step counts: a loaded CI machine may take much longer than a laptop.
+deadline=$((SECONDS + 240))
+while [ "$SECONDS" -lt "$deadline" ]; do
   s=$(screen)
   if grep -q "enter: quit" <<<"$s"; then break; fi
   if grep -q "EXITED" <<<"$s"; then echo "the wizard exited early:"; echo "$s"; exit 1; fi
@@ -24,7 +26,9 @@ final=$(screen)
 echo "$final"
 grep -q "reconciled: every row is accounted for" <<<"$final" || { echo "FAIL: no reconciled counts on the report"; exit 1; }
 t send-keys -t "$session" Enter
-sleep 0.5
+deadline=$((SECONDS + 60))
+until grep -q "EXITED" <<<"$(screen)" || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.2; done
+grep -q "EXITED 0" <<<"$(screen)" || { echo "FAIL: the wizard did not exit 0 after the report:"; screen; exit 1; }
 [ -f cutover-plan.yaml ] || { echo "FAIL: the plan was not saved"; exit 1; }
 # The rehearsal replays the saved plan into a fresh mock IdP and signs in every demo user
 # of .cutover/demo/known-passwords.csv with their old password. Users whose hash format
