@@ -51,6 +51,9 @@ type Report struct {
 	// WithoutPassword counts inserted users whose hash the target could not take
 	// (bulk.unsupported_hash: without_password); they are also in Inserted.
 	WithoutPassword int64 `json:"without_password,omitempty"`
+	// Rescued counts inserted users the run expected the target to hold already (the
+	// lazy sweep: verified by the bridge, yet missing at the IdP); also in Inserted.
+	Rescued int64 `json:"rescued,omitempty"`
 }
 
 // Reconciles reports whether every input row is accounted for.

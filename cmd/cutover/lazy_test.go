@@ -128,14 +128,19 @@ func TestLazyCommands(t *testing.T) {
 			t.Errorf("got %+v, want 12 total, 2 migrated today, 10 remaining", st)
 		}
 	})
-	t.Run("sweep imports exactly the rest", func(t *testing.T) {
+	// The bridge was called directly, so the sweep's in-process mock IdP has never seen
+	// users 1 and 2: trusting the tracking store would leave them out for good.
+	t.Run("sweep imports everyone the IdP lacks, verified users included", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", "sweep", "--plan", plan, "--json")
 		var rep strategies.Report
 		if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil {
 			t.Fatalf("got exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
-		if rep.Strategy != strategies.StrategyLazy || rep.Rows != 12 || rep.Inserted != 10 || rep.Skipped != 2 || !rep.Reconciles() {
-			t.Errorf("got %+v, want 12 rows: 10 inserted, 2 skipped as migrated lazily", rep)
+		if rep.Strategy != strategies.StrategyLazy || rep.Rows != 12 || rep.Inserted != 12 || rep.Rescued != 2 || rep.Skipped != 0 || !rep.Reconciles() {
+			t.Errorf("got %+v, want 12 rows inserted, 2 of them rescued (verified by the bridge, missing at the IdP)", rep)
+		}
+		if !strings.Contains(strings.Join(rep.NextSteps, "\n"), "2 users the bridge had verified were missing at the IdP") {
+			t.Errorf("next steps %q: want them to name the 2 rescued users", rep.NextSteps)
 		}
 	})
 	t.Run("bridge refuses a bulk plan", func(t *testing.T) {

@@ -37,6 +37,7 @@ type rowMeta struct {
 	pos        string
 	start, end int // the record's bytes in the batch body
 	noPassword string
+	known      string // Runner.Known's reason
 }
 
 // unit is one batch on its way: the request body, its rows, and the outcome lines
@@ -143,18 +144,22 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 			}
 			return nil
 		}
-		if ru.skip != nil && u != nil {
-			if why := ru.skip(u); why != "" {
-				return local(strategies.OutcomeSkipped, why)
-			}
+		known := ""
+		if ru.known != nil && u != nil {
+			known = ru.known(u)
 		}
 		switch {
+		case known != "" && (r.Err != nil || len(errs) > 0):
+			return local(strategies.OutcomeSkipped, known)
 		case r.Err != nil:
 			return local(strategies.OutcomeInvalid, reason(r.Err))
 		case len(errs) > 0:
 			return local(strategies.OutcomeInvalid, reason(errs[0]))
 		}
 		pw, noPW, o, why := ru.password(u)
+		if o != "" && known != "" {
+			o, noPW = "", why // checking the user is at the target matters more than the hash
+		}
 		if o != "" {
 			return local(o, why)
 		}
@@ -166,7 +171,7 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 			return local(strategies.OutcomeFailed, reasonTooLarge)
 		}
 		resent := !ru.onlyFailed && ru.state.Sent.has(r.Row) // the interrupted run sent it
-		recovery := resent && upsert                         // so it goes again with upsert=false
+		recovery := (resent || known != "") && upsert        // so it goes with upsert=false
 		if resent {
 			// Check before sending again: a user the interrupted run created is recorded
 			// as inserted by it (so undo finds it), not as skipped by this run.
@@ -207,7 +212,7 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 		}
 		b.Add(scratch)
 		m := rowMeta{row: r.Row, line: r.Line, legacyID: l.LegacyID, email: l.Email, pos: r.Pos,
-			start: start, end: start + len(scratch), noPassword: noPW}
+			start: start, end: start + len(scratch), noPassword: noPW, known: known}
 		if ru.dryRun {
 			m.ident = strings.ToLower(identifierOf(u, ru.identifier))
 		}
@@ -378,11 +383,15 @@ func (ru *run) post(ctx context.Context, hdr, body []byte, rows []rowMeta, out [
 		switch d.Outcome {
 		case "inserted":
 			l.Outcome = strategies.OutcomeInserted
+			l.Rescued = rows[d.Index].known != ""
 		case "updated":
 			l.Outcome = strategies.OutcomeUpdated
 		case "skipped":
 			l.Outcome, l.Reason = strategies.OutcomeSkipped, d.Reason()
-			if recovery {
+			switch {
+			case rows[d.Index].known != "":
+				l.Reason = rows[d.Index].known
+			case recovery:
 				l.Reason = reasonRecovered
 			}
 			if l.Reason == "" {

@@ -129,6 +129,9 @@ func BuildReport(dir string, withEmails bool) (*strategies.Report, error) {
 			if l.WithoutPassword {
 				rep.WithoutPassword++
 			}
+			if l.Rescued {
+				rep.Rescued++
+			}
 		case strategies.OutcomeUpdated:
 			rep.Updated++
 		case strategies.OutcomeSkipped:
@@ -231,6 +234,9 @@ func Summary(rep *strategies.Report) string {
 		b.WriteString("**The counts do not reconcile**: some input rows have no outcome.")
 	}
 	fmt.Fprintf(&b, " Imported without password: %d. Retried requests: %d. Took %s.\n", rep.WithoutPassword, rep.Retries, rep.Duration.Round(1e7))
+	if rep.Rescued > 0 {
+		fmt.Fprintf(&b, "\n%d inserted users were expected at the target already (the bridge had verified them) but were missing: they are marked \"rescued\" in the outcomes.\n", rep.Rescued)
+	}
 	if len(rep.Reasons) > 0 {
 		b.WriteString("\n| reason | rows |\n|---|---:|\n")
 		keys := make([]string, 0, len(rep.Reasons))

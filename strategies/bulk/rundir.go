@@ -47,6 +47,8 @@ type Line struct {
 	UserID          string             `json:"user_id,omitempty"`
 	Reason          string             `json:"reason,omitempty"`
 	WithoutPassword bool               `json:"without_password,omitempty"`
+	// Rescued marks an inserted row that Runner.Known said the target already held.
+	Rescued bool `json:"rescued,omitempty"`
 
 	pos string // the row's source position, for the checkpoint; not written
 }
@@ -74,6 +76,9 @@ func appendLine(dst []byte, l *Line) []byte {
 	str("reason", l.Reason)
 	if l.WithoutPassword {
 		dst = append(dst, `,"without_password":true`...)
+	}
+	if l.Rescued {
+		dst = append(dst, `,"rescued":true`...)
 	}
 	return append(dst, '}', '\n')
 }

@@ -47,10 +47,15 @@ type Runner struct {
 	// also start the bundled mock IdP in-process.
 	OpenTarget func(ctx context.Context, p *strategies.Plan) (*Target, error)
 	Log        *slog.Logger // nil discards
-	// Skip, when set, is asked about every mapped row before it is imported: a non-empty
-	// reason leaves the user out, recorded as skipped with that reason (the lazy sweep
-	// leaves out the users the bridge already migrated).
-	Skip func(u *strategies.User) string
+	// Known, when set, is asked about every mapped row: a non-empty answer says the
+	// caller believes the user already exists at the target (the lazy sweep: the bridge
+	// verified them) and is the reason recorded when the target confirms it by skipping
+	// the row. Known rows are still sent, always with upsert=false: a user the target
+	// turns out not to hold is imported (Report.Rescued) rather than left behind, and
+	// what the target holds is never overwritten. A known row whose hash the target
+	// cannot take goes without its password whatever bulk.unsupported_hash says; a known
+	// row that is invalid is recorded as skipped with the reason, since it cannot be sent.
+	Known func(u *strategies.User) string
 }
 
 var _ strategies.Runner = (*Runner)(nil)
@@ -164,7 +169,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	ru := &run{
 		plan: p, opts: o, tgt: tgt, dir: dir, log: log, state: st, started: started, runStarted: runStarted,
 		onlyFailed: o.OnlyFailed != "", dryRun: o.DryRun,
-		skip: r.Skip,
+		known: r.Known,
 	}
 	if err := ru.prepare(ctx); err != nil {
 		return nil, err
@@ -260,7 +265,7 @@ type run struct {
 	runStarted time.Time // when the run (not this attempt) began, from run.json
 	onlyFailed bool
 	dryRun     bool
-	skip       func(*strategies.User) string // Runner.Skip
+	known      func(*strategies.User) string // Runner.Known
 
 	src          sources.Source
 	mapper       *mapping.Mapper

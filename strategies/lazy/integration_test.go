@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,13 @@ func TestStatusAndSweep(t *testing.T) {
 		t.Errorf("status:\n got %s\nwant %s", mustJSON(t, st), mustJSON(t, want))
 	}
 
+	// The bridge said yes for users[11], but the IdP never saved them (it crashed, or
+	// refused the user_info): the sweep must import them rather than trust the store.
+	lost := users[11]
+	if err := tb.Store().Record(ctx, Migration{At: clk.Now(), LegacyID: strconv.Itoa(lost.id), Email: lost.email, Dialect: "authproject"}); err != nil {
+		t.Fatal(err)
+	}
+
 	admin := idpSrv.Config()
 	client, err := idp.New(idp.Config{BaseURL: admin.Issuer, Project: admin.Project, KeyID: admin.KeyID, Key: admin.AdminKey})
 	if err != nil {
@@ -166,6 +174,9 @@ func TestStatusAndSweep(t *testing.T) {
 	}
 	if got := rep.Reasons[reasonKeyOf(ReasonSwept)]; got != 4 {
 		t.Errorf("sweep reasons: got %v, want 4 rows skipped as migrated lazily", rep.Reasons)
+	}
+	if rep.Rescued != 1 || !strings.Contains(strings.Join(rep.NextSteps, "\n"), "1 users the bridge had verified were missing at the IdP") {
+		t.Errorf("sweep: got rescued %d, next steps %q; want the one verified user missing at the IdP imported and reported", rep.Rescued, rep.NextSteps)
 	}
 	if rep.WithoutPassword != 1 {
 		t.Errorf("sweep: got %d users without password, want 1 (erin's phpass hash cannot go to an authgear target)", rep.WithoutPassword)
@@ -192,6 +203,12 @@ func TestStatusAndSweep(t *testing.T) {
 	if _, err := passwordGrant(ctx, idpSrv, users[10].email, users[10].password); err != nil {
 		t.Errorf("a swept user cannot sign in with the old password: %v", err)
 	}
+	if _, err := passwordGrant(ctx, idpSrv, lost.email, lost.password); err != nil {
+		t.Errorf("the rescued user cannot sign in with the old password: %v", err)
+	}
+	if _, err := passwordGrant(ctx, idpSrv, lost.email, "not-"+lost.password); err == nil {
+		t.Errorf("the rescued user signed in with a wrong password")
+	}
 	if tb.Calls.Load() != calls {
 		t.Errorf("a swept user's sign-in reached the bridge")
 	}
@@ -200,8 +217,8 @@ func TestStatusAndSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Migrated != 4 {
-		t.Errorf("status after the sweep: got migrated %d, want 4 (the sweep does not count as lazy sign-ins)", st.Migrated)
+	if st.Migrated != 5 {
+		t.Errorf("status after the sweep: got migrated %d, want 5, the four sign-ins and the lost user's record (the sweep does not count as lazy sign-ins)", st.Migrated)
 	}
 }
 

@@ -88,19 +88,21 @@ func GetStatus(ctx context.Context, p *strategies.Plan, store *Store) (*Status, 
 	return st, nil
 }
 
-// Sweep imports, through the bulk runner r, every legacy user the bridge has not
-// verified, so the old system can be switched off. Users the bridge migrated are
-// recorded as skipped (ReasonSwept); hashes travel where the target takes their format,
-// otherwise bulk.unsupported_hash decides. The store is read once, at the start: a user
-// who signs in during the sweep already exists at the IdP and is skipped there. A nil
-// store means nobody has been verified: everyone is imported.
+// Sweep imports, through the bulk runner r, every legacy user the IdP does not hold yet,
+// so the old system can be switched off. Hashes travel where the target takes their
+// format, otherwise bulk.unsupported_hash decides. Users the bridge verified are sent
+// too, with upsert=false: the IdP skips them (recorded with ReasonSwept), and one the
+// IdP failed to save after the bridge said yes is imported rather than lost (counted in
+// Report.Rescued). The store is read once, at the start: a user who signs in during the
+// sweep already exists at the IdP and is skipped there. A nil store means nobody has
+// been verified.
 func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner, o strategies.RunOptions) (*strategies.Report, error) {
 	m, err := store.Migrated(ctx)
 	if err != nil {
 		return nil, err
 	}
 	run := *r
-	run.Skip = func(u *strategies.User) string {
+	run.Known = func(u *strategies.User) string {
 		if m.Has(u) {
 			return ReasonSwept
 		}
@@ -114,6 +116,9 @@ func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner
 	for i, s := range rep.NextSteps {
 		// Bulk's advice for hashes the target cannot take; this already is the lazy strategy.
 		rep.NextSteps[i] = strings.Replace(s, "; the lazy strategy would keep their passwords", "; running the bridge longer before the sweep lets more of them keep their old password", 1)
+	}
+	if rep.Rescued > 0 {
+		rep.NextSteps = append(rep.NextSteps, fmt.Sprintf("%d users the bridge had verified were missing at the IdP (it answered the hook but did not save them); the sweep imported them: look for \"rescued\": true in %s, and check the IdP's logs", rep.Rescued, rep.Files["outcomes"]))
 	}
 	if !o.DryRun && rep.Failed == 0 && rep.Invalid == 0 {
 		rep.NextSteps = append(rep.NextSteps, "every legacy user is now at the IdP: turn the IdP's migration hook off, then stop 'cutover bridge'")
