@@ -454,9 +454,9 @@ func nextSteps(r *strategies.Report, runErr error, planFile string) []string {
 			"rehearse sign-ins: cutover rehearse --plan "+plan)
 	default:
 		out = append(out,
-			"deploy the middleware that protects your app with IdP sessions",
 			"rehearse sign-ins: cutover rehearse --plan "+plan,
-			"replay in CI: cutover run --plan "+plan)
+			"replay in CI: cutover run --plan "+plan,
+			"switch your app's sign-in to the IdP, then retire the legacy login")
 	}
 	return out
 }

@@ -70,7 +70,7 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 				[]string{"", ""},                    // save path, save and run
 			),
 			strategy: "bulk",
-			wantOut:  []string{"Connected: SQLite 3.46.0, 2 table(s)", "users (about 3 rows)", "Mock IdP ready", "reconciled: every row is accounted for", "deploy the middleware"},
+			wantOut:  []string{"Connected: SQLite 3.46.0, 2 table(s)", "users (about 3 rows)", "Mock IdP ready", "reconciled: every row is accounted for", "switch your app's sign-in to the IdP"},
 		},
 		{
 			name: "lazy",
