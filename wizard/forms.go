@@ -98,31 +98,24 @@ func (s *state) strategyField() huh.Field {
 	if s.preview != nil && s.preview.Recommendation != "" {
 		desc += "\n\nRecommended for this source: " + s.preview.Recommendation
 	}
-	return huh.NewSelect[string]().
-		Title("Which strategy?").
-		Description(desc).
-		Options(
-			huh.NewOption("bulk: import everyone now, hashes included", strategies.StrategyBulk),
-			huh.NewOption("lazy: move users as they sign in, then sweep", strategies.StrategyLazy),
-			huh.NewOption("authonly: identifiers only, ids written back", strategies.StrategyAuthOnly),
-		).
-		Value(&s.plan.Strategy)
+	return s.choice(huh.NewSelect[string]().Description(desc), "Which strategy?", &s.plan.Strategy,
+		huh.NewOption("bulk: import everyone now, hashes included", strategies.StrategyBulk),
+		huh.NewOption("lazy: move users as they sign in, then sweep", strategies.StrategyLazy),
+		huh.NewOption("authonly: identifiers only, ids written back", strategies.StrategyAuthOnly),
+	)
 }
 
 func (s *state) sourceKindField() huh.Field {
-	return huh.NewSelect[string]().
-		Title("Where are the legacy users?").
-		Options(
-			huh.NewOption("SQLite database file", strategies.SourceSQLite),
-			huh.NewOption("PostgreSQL", strategies.SourcePostgres),
-			huh.NewOption("MySQL / MariaDB", strategies.SourceMySQL),
-			huh.NewOption("CSV file", strategies.SourceCSV),
-			huh.NewOption("JSON file (array of users)", strategies.SourceJSON),
-			huh.NewOption("NDJSON file (one user per line)", strategies.SourceNDJSON),
-			huh.NewOption("Auth0 export", strategies.SourceAuth0),
-			huh.NewOption("Firebase export", strategies.SourceFirebase),
-		).
-		Value(&s.plan.Source.Kind)
+	return s.choice(huh.NewSelect[string](), "Where are the legacy users?", &s.plan.Source.Kind,
+		huh.NewOption("SQLite database file", strategies.SourceSQLite),
+		huh.NewOption("PostgreSQL", strategies.SourcePostgres),
+		huh.NewOption("MySQL / MariaDB", strategies.SourceMySQL),
+		huh.NewOption("CSV file", strategies.SourceCSV),
+		huh.NewOption("JSON file (array of users)", strategies.SourceJSON),
+		huh.NewOption("NDJSON file (one user per line)", strategies.SourceNDJSON),
+		huh.NewOption("Auth0 export", strategies.SourceAuth0),
+		huh.NewOption("Firebase export", strategies.SourceFirebase),
+	)
 }
 
 func (s *state) connectionFields() []huh.Field {
@@ -139,17 +132,13 @@ func (s *state) connectionFields() []huh.Field {
 			Validate(required("source.dsn", &src.DSN)).
 			Value(&src.DSN)}
 	}
-	fields := []huh.Field{huh.NewInput().
-		Title("File path").
+	fields := []huh.Field{s.text(huh.NewInput().
 		Description("Relative paths are resolved against the directory the plan is saved in.").
-		Validate(required("source.path", &src.Path)).
-		Value(&src.Path)}
+		Validate(required("source.path", &src.Path)), "File path", &src.Path)}
 	if src.Kind == strategies.SourceFirebase {
-		fields = append(fields, huh.NewInput().
-			Title("Hash config (JSON file)").
+		fields = append(fields, s.text(huh.NewInput().
 			Description("Firebase console: Authentication > Users > Password hash parameters, saved as JSON.").
-			Validate(required("source.hash_config", &src.HashConfig)).
-			Value(&src.HashConfig))
+			Validate(required("source.hash_config", &src.HashConfig)), "Hash config (JSON file)", &src.HashConfig))
 	}
 	return fields
 }
@@ -176,11 +165,10 @@ func (s *state) tableFields() []huh.Field {
 	}
 	opts = append(opts, huh.NewOption("(use the query below)", ""))
 	return []huh.Field{
-		huh.NewSelect[string]().Title("Users table").Value(&src.Table).Options(opts...),
-		huh.NewInput().
-			Title("Or a query (optional)").
-			Description("e.g. SELECT u.*, p.plan FROM users u JOIN plans p ON p.user_id = u.id; replaces the table").
-			Value(&src.Query),
+		s.choice(huh.NewSelect[string](), "Users table", &src.Table, opts...),
+		s.text(huh.NewInput().
+			Description("e.g. SELECT u.*, p.plan FROM users u JOIN plans p ON p.user_id = u.id; replaces the table"),
+			"Or a query (optional)", &src.Query),
 	}
 }
 
@@ -245,11 +233,7 @@ func (s *state) mappingGroups() []*huh.Group {
 				title += ": " + f.help // one line instead of a description: a page fits 80x24
 			}
 			// Inline (← value →) keeps a page of six on one screen at 80x24.
-			sel := huh.NewSelect[string]().
-				Inline(true).
-				Title(title).
-				Options(s.columnOptions(f.ref.Column)...).
-				Value(&f.ref.Column)
+			sel := s.choice(huh.NewSelect[string]().Inline(true), title, &f.ref.Column, s.columnOptions(f.ref.Column)...)
 			page = append(page, sel)
 		}
 		groups = append(groups, huh.NewGroup(page...).
@@ -274,18 +258,14 @@ func (s *state) columnOptions(current string) []huh.Option[string] {
 
 func (s *state) passwordFields() []huh.Field {
 	return []huh.Field{
-		huh.NewInput().
-			Title("Custom attributes (optional)").
-			Description("name=column pairs, comma-separated, e.g. member_id=member_no, plan=plan_code").
-			Value(&s.customAttrs),
-		huh.NewSelect[string]().
-			Title("Password hash format").
-			Options(
-				huh.NewOption("auto: detect the format of each hash (recommended)", pwAuto),
-				huh.NewOption("explicit: every hash has one known format", pwExplicit),
-				huh.NewOption("recipe: a home-grown scheme, e.g. sha256(salt + password)", pwRecipe),
-			).
-			Value(&s.pwKind),
+		s.text(huh.NewInput().
+			Description("name=column pairs, comma-separated, e.g. member_id=member_no, plan=plan_code"),
+			"Custom attributes (optional)", &s.customAttrs),
+		s.choice(huh.NewSelect[string](), "Password hash format", &s.pwKind,
+			huh.NewOption("auto: detect the format of each hash (recommended)", pwAuto),
+			huh.NewOption("explicit: every hash has one known format", pwExplicit),
+			huh.NewOption("recipe: a home-grown scheme, e.g. sha256(salt + password)", pwRecipe),
+		),
 	}
 }
 
@@ -295,7 +275,7 @@ func (s *state) passwordDetailFields() []huh.Field {
 		title, desc = "Recipe", "e.g. sha256(salt + password) or md5(md5(password) + salt)"
 	}
 	return []huh.Field{
-		huh.NewInput().Title(title).Description(desc).Validate(required("mapping.password_format", &s.pwValue)).Value(&s.pwValue),
+		s.text(huh.NewInput().Description(desc).Validate(required("mapping.password_format", &s.pwValue)), title, &s.pwValue),
 		huh.NewInput().
 			Title("Secret key / pepper (optional)").
 			Description("Only for keyed schemes. A literal key is kept out of the plan as ${" + envPepper + "}.").
@@ -304,13 +284,10 @@ func (s *state) passwordDetailFields() []huh.Field {
 }
 
 func (s *state) targetField() huh.Field {
-	return huh.NewSelect[string]().
-		Title("Which identity provider?").
-		Options(
-			huh.NewOption("the bundled mock IdP, in-process (rehearse safely)", strategies.TargetMockIDP),
-			huh.NewOption("an Authgear-compatible endpoint", strategies.TargetAuthgear),
-		).
-		Value(&s.plan.Target.Kind)
+	return s.choice(huh.NewSelect[string](), "Which identity provider?", &s.plan.Target.Kind,
+		huh.NewOption("the bundled mock IdP, in-process (rehearse safely)", strategies.TargetMockIDP),
+		huh.NewOption("an Authgear-compatible endpoint", strategies.TargetAuthgear),
+	)
 }
 
 func (s *state) targetDetailFields() []huh.Field {
@@ -319,19 +296,16 @@ func (s *state) targetDetailFields() []huh.Field {
 		if t.Profile == "" {
 			t.Profile = strategies.ProfileAuthgear
 		}
-		return []huh.Field{huh.NewSelect[string]().
-			Title("Mock IdP profile").
-			Options(
-				huh.NewOption("authgear: imports bcrypt only, like production", strategies.ProfileAuthgear),
-				huh.NewOption("permissive: imports any hash it can verify", strategies.ProfilePermissive),
-			).
-			Value(&t.Profile)}
+		return []huh.Field{s.choice(huh.NewSelect[string](), "Mock IdP profile", &t.Profile,
+			huh.NewOption("authgear: imports bcrypt only, like production", strategies.ProfileAuthgear),
+			huh.NewOption("permissive: imports any hash it can verify", strategies.ProfilePermissive),
+		)}
 	}
 	return []huh.Field{
-		huh.NewInput().Title("Endpoint URL").Placeholder("https://myapp.authgear.cloud").Validate(required("target.url", &t.URL)).Value(&t.URL),
-		huh.NewInput().Title("Project id").Description("the Admin API JWT audience").Validate(required("target.project", &t.Project)).Value(&t.Project),
-		huh.NewInput().Title("Admin API key file").Description("Advanced > Admin API: download the private key (PEM)").Validate(required("target.key_file", &t.KeyFile)).Value(&t.KeyFile),
-		huh.NewInput().Title("Key id (optional)").Description("the kid shown next to the key").Value(&t.KeyID),
+		s.text(huh.NewInput().Placeholder("https://myapp.authgear.cloud").Validate(required("target.url", &t.URL)), "Endpoint URL", &t.URL),
+		s.text(huh.NewInput().Description("the Admin API JWT audience").Validate(required("target.project", &t.Project)), "Project id", &t.Project),
+		s.text(huh.NewInput().Description("Advanced > Admin API: download the private key (PEM)").Validate(required("target.key_file", &t.KeyFile)), "Admin API key file", &t.KeyFile),
+		s.text(huh.NewInput().Description("the kid shown next to the key"), "Key id (optional)", &t.KeyID),
 	}
 }
 
@@ -340,58 +314,54 @@ func (s *state) optionFields() []huh.Field {
 	switch p.Strategy {
 	case strategies.StrategyLazy:
 		return []huh.Field{
-			huh.NewSelect[string]().Title("Bridge dialect").
-				Description("how the IdP calls the verification endpoint").
-				Options(
-					huh.NewOption("authproject form POST (default)", ""),
-					huh.NewOption("Keycloak user-migration plugin", strategies.DialectKeycloak),
-					huh.NewOption("Ory Kratos password-migration hook", strategies.DialectKratos),
-					huh.NewOption("FusionAuth Generic Connector", strategies.DialectFusionAuth),
-				).Value(&p.Lazy.Dialect),
-			huh.NewInput().Title("Listen address").Placeholder("127.0.0.1:8788").Value(&p.Lazy.Listen),
-			huh.NewInput().Title("Shared secret").
+			s.choice(huh.NewSelect[string]().Description("how the IdP calls the verification endpoint"), "Bridge dialect", &p.Lazy.Dialect,
+				huh.NewOption("authproject form POST (default)", ""),
+				huh.NewOption("Keycloak user-migration plugin", strategies.DialectKeycloak),
+				huh.NewOption("Ory Kratos password-migration hook", strategies.DialectKratos),
+				huh.NewOption("FusionAuth Generic Connector", strategies.DialectFusionAuth),
+			),
+			s.text(huh.NewInput().Placeholder("127.0.0.1:8788"), "Listen address", &p.Lazy.Listen),
+			// A ${VAR} reference only (the check below), so saying it aloud is safe.
+			s.text(huh.NewInput().
 				Description("a ${VAR} reference, e.g. ${BRIDGE_SECRET}; empty with no authentication below").
 				Validate(func(v string) error {
 					if v = strings.TrimSpace(v); v != "" && !isRef(v) {
 						return fmt.Errorf("lazy.secret: write a ${VAR} reference, e.g. ${BRIDGE_SECRET}, and export the variable")
 					}
 					return nil
-				}).Value(&p.Lazy.Secret),
+				}), "Shared secret", &p.Lazy.Secret),
 			huh.NewConfirm().Title("Accept unauthenticated callers?").
 				Description("only for a bridge reachable by the IdP alone (rehearsals)").Value(&p.Lazy.NoAuth),
 		}
 	case strategies.StrategyAuthOnly:
 		fields := []huh.Field{
-			huh.NewInput().Title("Column for the IdP user id").Placeholder("idp_user_id").
-				Description("added to the legacy users table").Value(&p.AuthOnly.IDColumn),
-			huh.NewInput().Title("Rows per write-back transaction").Placeholder("1000").
-				Validate(optionalInt("authonly.batch_size")).Value(&s.batchSize),
+			s.text(huh.NewInput().Placeholder("idp_user_id").Description("added to the legacy users table"),
+				"Column for the IdP user id", &p.AuthOnly.IDColumn),
+			s.text(huh.NewInput().Placeholder("1000").Validate(optionalInt("authonly.batch_size")),
+				"Rows per write-back transaction", &s.batchSize),
 		}
 		if !isDatabase(p.Source.Kind) {
-			fields = append(fields, huh.NewInput().Title("Mapping file").
-				Description("file sources: where legacy id -> IdP id is written").Value(&p.AuthOnly.MappingFile))
+			fields = append(fields, s.text(huh.NewInput().Description("file sources: where legacy id -> IdP id is written"),
+				"Mapping file", &p.AuthOnly.MappingFile))
 		}
 		return fields
 	}
 	ident := "first mapped identifier (" + p.Identifier() + ")"
 	return []huh.Field{
-		huh.NewInput().Title("Import jobs in flight").Placeholder("4").
-			Validate(optionalInt("bulk.concurrency")).Value(&s.concurrency),
+		s.text(huh.NewInput().Placeholder("4").Validate(optionalInt("bulk.concurrency")), "Import jobs in flight", &s.concurrency),
 		huh.NewConfirm().Title("Update users that already exist?").
 			Description("no: they are skipped and reported").Value(&p.Bulk.Upsert),
-		huh.NewSelect[string]().Title("Hashes the target cannot import").
-			Options(
-				huh.NewOption("fail: report the row as failed (default)", ""),
-				huh.NewOption("without_password: import the user, who resets or uses a code", strategies.UnsupportedWithoutPassword),
-				huh.NewOption("skip: leave the user out, reported as skipped", strategies.UnsupportedSkip),
-			).Value(&p.Bulk.UnsupportedHash),
-		huh.NewSelect[string]().Title("Identifier at the IdP").
-			Options(
-				huh.NewOption(ident, ""),
-				huh.NewOption("email", "email"),
-				huh.NewOption("phone_number", "phone_number"),
-				huh.NewOption("preferred_username", "preferred_username"),
-			).Value(&p.Bulk.Identifier),
+		s.choice(huh.NewSelect[string](), "Hashes the target cannot import", &p.Bulk.UnsupportedHash,
+			huh.NewOption("fail: report the row as failed (default)", ""),
+			huh.NewOption("without_password: import the user, who resets or uses a code", strategies.UnsupportedWithoutPassword),
+			huh.NewOption("skip: leave the user out, reported as skipped", strategies.UnsupportedSkip),
+		),
+		s.choice(huh.NewSelect[string](), "Identifier at the IdP", &p.Bulk.Identifier,
+			huh.NewOption(ident, ""),
+			huh.NewOption("email", "email"),
+			huh.NewOption("phone_number", "phone_number"),
+			huh.NewOption("preferred_username", "preferred_username"),
+		),
 	}
 }
 
@@ -454,13 +424,12 @@ func (s *state) noteText(t string) string {
 
 func (s *state) reviewFields() []huh.Field {
 	return []huh.Field{
-		huh.NewInput().Title("Save the plan to").Validate(required("plan file", &s.savePath)).Value(&s.savePath),
-		huh.NewSelect[string]().Title("Then").
-			Options(
-				huh.NewOption("save the plan and run it now", actionRun),
-				huh.NewOption("save the plan and quit", actionSave),
-				huh.NewOption("go back and change answers", actionBack),
-			).Value(&s.action),
+		s.text(huh.NewInput().Validate(required("plan file", &s.savePath)), "Save the plan to", &s.savePath),
+		s.choice(huh.NewSelect[string](), "Then", &s.action,
+			huh.NewOption("save the plan and run it now", actionRun),
+			huh.NewOption("save the plan and quit", actionSave),
+			huh.NewOption("go back and change answers", actionBack),
+		),
 	}
 }
 
