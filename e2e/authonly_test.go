@@ -555,7 +555,7 @@ func forgeToken(m *mockIDP, subject string) (string, error) {
 	}
 	now := time.Now()
 	tok, err := jwt.Signed(sig).Claims(map[string]any{
-		"iss": m.NetURL, "sub": subject, "aud": "cutover", "client_id": "cutover",
+		"iss": m.NetURL, "sub": subject, "aud": []string{m.NetURL}, "client_id": "cutover",
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 	}).Serialize()
 	if err != nil {

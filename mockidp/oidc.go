@@ -351,13 +351,15 @@ func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, clientID s
 }
 
 // issueTokens answers the token endpoint: an RS256 access token (a JWT), an ID token
-// when openid was asked for, and a refresh token.
+// when openid was asked for, and a refresh token. As at Authgear, the access token's aud
+// is the issuer and client_id names the client, while the ID token's aud is the client:
+// so neither passes for the other.
 func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, u *user, clientID, scope, nonce string, authTime time.Time) {
 	iss := s.issuerFor(r)
 	now := s.now()
 	exp := now.Add(tokenLifetime)
 	at, err := s.signer.sign(map[string]any{
-		"iss": iss, "sub": u.ID, "aud": clientID, "exp": exp.Unix(), "iat": now.Unix(),
+		"iss": iss, "sub": u.ID, "aud": []string{iss}, "exp": exp.Unix(), "iat": now.Unix(),
 		"jti": randomID(16), "client_id": clientID, "scope": scope,
 	})
 	if err != nil {
@@ -453,11 +455,18 @@ func (s *Server) bearerUser(w http.ResponseWriter, r *http.Request) *user {
 		return fail("the access token is malformed")
 	}
 	var c jwt.Claims
-	if err := tok.Claims(&s.signer.key.PublicKey, &c); err != nil {
+	var at struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := tok.Claims(&s.signer.key.PublicKey, &c, &at); err != nil {
 		return fail("the access token signature is invalid")
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: s.issuerFor(r), AnyAudience: jwt.Audience{ClientID}, Time: s.now()}, time.Minute); err != nil {
+	iss := s.issuerFor(r)
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{iss}, Time: s.now()}, time.Minute); err != nil {
 		return fail("the access token is expired or not for this IdP")
+	}
+	if at.ClientID != ClientID {
+		return fail("not an access token of this IdP's client (an ID token is not an access token)")
 	}
 	u, err := s.store.byID(r.Context(), c.Subject)
 	if err != nil {

@@ -157,6 +157,31 @@ func TestOIDCAuthorizationCodePKCE(t *testing.T) {
 		}
 	})
 
+	t.Run("access token has Authgear's shape and the ID token is no access token", func(t *testing.T) {
+		// Authgear's JWT access tokens: aud is the project endpoint, client_id the app.
+		at, err := oidc.NewVerifier(s.Config().Issuer, oidc.NewRemoteKeySet(ctx, s.Config().Issuer+PathJWKS),
+			&oidc.Config{SkipClientIDCheck: true}).Verify(ctx, tok.AccessToken)
+		if err != nil {
+			t.Fatalf("verify the access token: %v", err)
+		}
+		var c struct {
+			ClientID string `json:"client_id"`
+		}
+		if err := at.Claims(&c); err != nil || len(at.Audience) != 1 || at.Audience[0] != s.Config().Issuer || c.ClientID != ClientID {
+			t.Errorf("access token: got aud %q client_id %q (%v), want aud [%s] and client_id %s", at.Audience, c.ClientID, err, s.Config().Issuer, ClientID)
+		}
+		req, _ := http.NewRequest(http.MethodGet, s.Config().Issuer+PathUserinfo, nil)
+		req.Header.Set("Authorization", "Bearer "+rawID)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("userinfo with the ID token as bearer: got HTTP %d, want 401", resp.StatusCode)
+		}
+	})
+
 	t.Run("userinfo get and post", func(t *testing.T) {
 		ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {

@@ -70,7 +70,7 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 				[]string{"", ""},                    // save path, save and run
 			),
 			strategy: "bulk",
-			wantOut:  []string{"Connected: SQLite 3.46.0, 2 table(s)", "users (about 3 rows)", "Mock IdP ready", "reconciled: every row is accounted for", "switch your app's sign-in to the IdP",
+			wantOut: []string{"Connected: SQLite 3.46.0, 2 table(s)", "users (about 3 rows)", "Mock IdP ready", "reconciled: every row is accounted for", "switch your app's sign-in to the IdP",
 				// huh's plain prompts take the prefilled answer on Enter without saying it.
 				"Which strategy? [Enter keeps: bulk: import everyone now, hashes included]",
 				"Mock IdP profile [Enter keeps: authgear: imports bcrypt only, like production]"},
@@ -88,7 +88,7 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 			),
 			strategy: "lazy",
 			wantEnv:  map[string]string{"LEGACY_PEPPER": "pepper-literal"},
-			wantOut:  []string{"start the bridge: cutover bridge --plan", "schedule the sweep", "export LEGACY_PEPPER",
+			wantOut: []string{"start the bridge: cutover bridge --plan", "schedule the sweep", "export LEGACY_PEPPER",
 				"Bridge dialect [Enter keeps: authproject form POST (default)]"},
 		},
 		{

@@ -35,6 +35,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -75,7 +76,9 @@ type Store[U any] interface {
 type Config[U any] struct {
 	// Issuer is the IdP's issuer URL; tokens must carry exactly this iss.
 	Issuer string
-	// ClientID is the audience access tokens must be for.
+	// ClientID is the client_id claim access tokens must carry. Authgear's JWT access
+	// tokens have the project endpoint (the issuer) as aud and the application in
+	// client_id; an ID token has the client as aud and no client_id, so it is refused.
 	ClientID string
 	// DiscoveryURL, when set, is where the discovery document is fetched instead of
 	// Issuer (e.g. http://idp:8080 inside a container network while tokens say
@@ -128,8 +131,9 @@ func New[U any](ctx context.Context, cfg Config[U]) (*Middleware[U], error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	// The verifier checks the signature against the JWKS (RS256 and the other algorithms
-	// the IdP announces; never "none"), iss, aud and exp.
-	m.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID})
+	// the IdP announces; never "none"), iss and exp; Verify checks aud and client_id,
+	// which go-oidc would check the ID token way (aud = client).
+	m.verifier = provider.Verifier(&oidc.Config{SkipClientIDCheck: true})
 	return m, nil
 }
 
@@ -201,7 +205,8 @@ func (m *Middleware[U]) unauthorized(w http.ResponseWriter, desc string) {
 	http.Error(w, "unauthorized: "+desc, http.StatusUnauthorized)
 }
 
-// Verify checks a raw access token (signature, iss, aud, exp) and returns its identity.
+// Verify checks a raw access token (signature, iss, aud, client_id, exp) and returns
+// its identity.
 func (m *Middleware[U]) Verify(ctx context.Context, raw string) (Identity, error) {
 	if m.cfg.HTTPClient != nil {
 		ctx = oidc.ClientContext(ctx, m.cfg.HTTPClient)
@@ -213,6 +218,12 @@ func (m *Middleware[U]) Verify(ctx context.Context, raw string) (Identity, error
 	id := Identity{Subject: tok.Subject}
 	if err := tok.Claims(&id.Claims); err != nil {
 		return Identity{}, fmt.Errorf("read access token claims: %w", err)
+	}
+	if !slices.Contains(tok.Audience, tok.Issuer) { // tok.Issuer is the one expected by now
+		return Identity{}, fmt.Errorf("verify access token: aud %q is not the IdP %s (is this an ID token?)", tok.Audience, tok.Issuer)
+	}
+	if cid, _ := id.Claims["client_id"].(string); cid != m.cfg.ClientID {
+		return Identity{}, fmt.Errorf("verify access token: client_id %q, want %q", cid, m.cfg.ClientID)
 	}
 	if id.Subject == "" {
 		return Identity{}, errors.New("verify access token: no sub claim")

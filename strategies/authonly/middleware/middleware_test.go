@@ -295,11 +295,17 @@ func TestRefusesBadTokens(t *testing.T) {
 
 	now := time.Now()
 	claims := func(edit func(c map[string]any)) map[string]any {
-		c := map[string]any{"iss": iss, "sub": alice, "aud": mockidp.ClientID, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+		c := map[string]any{"iss": iss, "sub": alice, "aud": []string{iss}, "client_id": mockidp.ClientID, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
 		edit(c)
 		return c
 	}
-	wrongAudience := e.forge(t, claims(func(c map[string]any) { c["aud"] = "some-other-client" }))
+	wrongAudience := e.forge(t, claims(func(c map[string]any) { c["aud"] = "https://another-idp.example" }))
+	wrongClient := e.forge(t, claims(func(c map[string]any) { c["client_id"] = "some-other-client" }))
+	// An ID token, as the IdP signs it: aud is the client, and there is no client_id.
+	idToken := e.forge(t, claims(func(c map[string]any) {
+		c["aud"], c["email"], c["email_verified"] = mockidp.ClientID, "alice@example.com", true
+		delete(c, "client_id")
+	}))
 	forgedOK := e.forge(t, claims(func(map[string]any) {}))
 	payload, _ := json.Marshal(claims(func(map[string]any) {}))
 	algNone := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString(payload) + "."
@@ -327,6 +333,8 @@ func TestRefusesBadTokens(t *testing.T) {
 		{"expired", expired, "", 401},
 		{"wrong issuer", wrongIssuer, "", 401},
 		{"wrong audience", wrongAudience, "", 401},
+		{"another client's token", wrongClient, "", 401},
+		{"an ID token is not an access token", idToken, "", 401},
 		{"alg none", algNone, "", 401},
 		{"tampered signature", tampered, "", 401},
 		{"claims swapped under a valid signature", swapped, "", 401},
