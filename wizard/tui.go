@@ -47,6 +47,7 @@ type model struct {
 	form    *huh.Form
 	width   int
 	height  int
+	formH   int // the height the form was last given
 
 	busy         string    // what the spinner says while an engine call runs
 	busyProgress *liveText // how far the engine call is, updated from its goroutine
@@ -110,17 +111,43 @@ func (m *model) enter(id stepID) tea.Cmd {
 	case stepReport:
 		return nil
 	}
-	m.s.noteRows = max(8, m.height-6) - 4 // the form's height less the note's title and help
+	m.formH = m.formHeight()
+	m.s.noteRows = m.formH - 4 // the form's height less the note's title and help
 	m.form = m.s.form(id).
 		WithTheme(m.theme).
 		WithShowHelp(true).
 		WithWidth(m.width).
-		WithHeight(max(8, m.height-6))
+		WithHeight(m.formH)
 	return m.form.Init()
 }
 
-// Update routes keys and engine results.
+// formHeight is what a form may take: the screen less the header, the footer and the
+// info and error lines under it, so that a long note never pushes the header off.
+func (m *model) formHeight() int {
+	extra := 0
+	if m.info != "" {
+		extra += lipgloss.Height(wrap(m.info, max(20, m.width-2)))
+	}
+	if m.errText != "" {
+		extra += lipgloss.Height(wrap(m.errText, max(20, m.width-2)))
+	}
+	return max(8, m.height-6-extra)
+}
+
+// Update routes keys and engine results, then fits the form to what is left of the
+// screen (a message may have changed the size or the lines under the form).
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if m.form != nil {
+		if h := m.formHeight(); h != m.formH {
+			m.formH = h
+			m.form = m.form.WithHeight(h)
+		}
+	}
+	return next, cmd
+}
+
+func (m *model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -129,7 +156,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.table = previewTable(m.st, m.s.preview, m.width, m.previewTableHeight())
 		}
 		if m.form != nil {
-			m.form = m.form.WithWidth(m.width).WithHeight(max(8, m.height-6))
+			m.formH = m.formHeight()
+			m.form = m.form.WithWidth(m.width).WithHeight(m.formH)
 		}
 	case tea.KeyMsg:
 		if cmd, handled := m.key(msg); handled {

@@ -16,6 +16,14 @@ screen() { t capture-pane -p -t "$session"; }
 deadline=$((SECONDS + 240))
 while [ "$SECONDS" -lt "$deadline" ]; do
   s=$(screen)
+  # Every screen keeps its header on the first line: nothing may push it off the top.
+  # (Look twice: a capture can land in the middle of a redraw.)
+  if ! head -1 <<<"$s" | grep -q "^cutover · "; then
+    sleep 0.3; s=$(screen)
+    if ! head -1 <<<"$s" | grep -q "^cutover · " && ! grep -q "EXITED" <<<"$s"; then
+      echo "FAIL: the screen's first line is not its header:"; echo "$s"; exit 1
+    fi
+  fi
   if grep -q "enter: quit" <<<"$s"; then break; fi
   if grep -q "EXITED" <<<"$s"; then echo "the wizard exited early:"; echo "$s"; exit 1; fi
   if grep -q "Running bulk\|Reading the first rows\|Testing the connection\|Checking" <<<"$s"; then sleep 0.5; continue; fi
