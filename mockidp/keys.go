@@ -1,10 +1,12 @@
 package mockidp
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -210,7 +212,12 @@ func newTokenSigner(k *rsa.PrivateKey) (*tokenSigner, error) {
 			return nil, err
 		}
 	}
-	kid := "sig-" + randomID(10)
+	// The key id follows from the key, so a key kept across restarts keeps its kid.
+	thumb, err := (&jose.JSONWebKey{Key: &k.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	kid := "sig-" + base64.RawURLEncoding.EncodeToString(thumb)[:16]
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid))
 	if err != nil {

@@ -3,12 +3,16 @@ package mockidp
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestMockUsersEndpoints(t *testing.T) {
@@ -116,4 +120,87 @@ func TestAdminKeyDirAndFileDB(t *testing.T) {
 	if l := decodeEnvelope[MockUserList](t, data).Result; l.Total != 1 {
 		t.Fatalf("restart: got %s, want the imported user", data)
 	}
+}
+
+// TestTokensOutliveRestart: with a database file, the token signing key is kept in it,
+// so an access token issued before a restart still opens userinfo after it and its ID
+// token still verifies against the JWKS; an in-memory IdP gets a new key each start.
+func TestTokensOutliveRestart(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "idp.db")
+	admin, _ := testKeys()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	start := func(ln net.Listener, dbPath string) *Server {
+		t.Helper()
+		s, err := New(Config{DBPath: dbPath, AdminKey: admin, BcryptCost: bcrypt.MinCost})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if err := s.Start(ln); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		return s
+	}
+	s1 := start(ln, db)
+	importAndWait(t, s1, map[string]any{"identifier": "email", "records": []any{map[string]any{"email": "kept@example.com",
+		"password": map[string]any{"type": "bcrypt", "password_hash": bcryptHash(t, "kept password")}}}})
+	tok, err := passwordGrant(ctx, s1, "kept@example.com", "kept password")
+	if err != nil {
+		t.Fatalf("sign in before the restart: %v", err)
+	}
+	kid1 := s1.signer.keyID
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ln2, err := net.Listen("tcp", addr) // the same issuer URL
+	if err != nil {
+		t.Fatalf("listen again on %s for the same issuer: %v", addr, err)
+	}
+	s2 := start(ln2, db)
+	defer s2.Close()
+	if s2.signer.keyID != kid1 {
+		t.Errorf("key id after the restart: got %q, want %q", s2.signer.keyID, kid1)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s2.Config().Issuer+PathUserinfo, nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ui map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&ui)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || ui["email"] != "kept@example.com" {
+		t.Errorf("userinfo after the restart with the earlier access token: got HTTP %d %v, want 200 for kept@example.com", resp.StatusCode, ui)
+	}
+	provider, err := oidc.NewProvider(ctx, s2.Config().Issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if _, err := provider.Verifier(&oidc.Config{ClientID: ClientID}).Verify(ctx, rawID); err != nil {
+		t.Errorf("the earlier ID token after the restart: %v", err)
+	}
+
+	// Without a database file there is nothing to keep the key in.
+	a, b := start(mustListen(t), ""), start(mustListen(t), "")
+	defer a.Close()
+	defer b.Close()
+	if a.signer.keyID == b.signer.keyID {
+		t.Errorf("two in-memory IdPs share the signing key %q", a.signer.keyID)
+	}
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }

@@ -62,7 +62,8 @@ type Config struct {
 	Now         func() time.Time
 
 	// AdminKey and SigningKey may be supplied (tests reuse keys to save RSA generation);
-	// otherwise AdminKey is loaded from or created in AdminKeyDir, SigningKey is generated.
+	// otherwise AdminKey is loaded from or created in AdminKeyDir, and SigningKey is kept
+	// in the database at DBPath (generated afresh for an in-memory one).
 	AdminKey   *rsa.PrivateKey
 	SigningKey *rsa.PrivateKey
 	// BcryptCost is the cost of native hashes (sign-up, lazy users, upgrades); default 10.
@@ -165,13 +166,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("mockidp: admin key: %w", err)
 	}
 	cfg.Project = ak.project
-	signer, err := newTokenSigner(cfg.SigningKey)
-	if err != nil {
-		return nil, fmt.Errorf("mockidp: signing key: %w", err)
-	}
 	st, err := openStore(cfg.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: %w", err)
+	}
+	sk := cfg.SigningKey
+	if sk == nil && cfg.DBPath != "" {
+		// Kept beside the users: tokens outlive a restart on the same database.
+		if sk, err = st.signingKey(context.Background()); err != nil {
+			st.close()
+			return nil, fmt.Errorf("mockidp: %s: %w", cfg.DBPath, err)
+		}
+	}
+	signer, err := newTokenSigner(sk)
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("mockidp: signing key: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{

@@ -3,6 +3,8 @@ package mockidp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -50,8 +52,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_phone ON users(phone) WHERE phone IS NOT
 CREATE UNIQUE INDEX IF NOT EXISTS users_username_lc ON users(username_lc) WHERE username_lc IS NOT NULL;
 `
 
-// indexes are created on every open (a database from an older mock IdP lacks the source index).
-const indexes = `CREATE INDEX IF NOT EXISTS users_source ON users(source);`
+// indexes are created on every open (a database from an older mock IdP lacks the source
+// index), and so is the table of the token signing key, so that tokens issued before a
+// restart on the same database still verify after it.
+const indexes = `CREATE INDEX IF NOT EXISTS users_source ON users(source);
+CREATE TABLE IF NOT EXISTS signing_key (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	pkcs8 BLOB NOT NULL
+);`
 
 // store is the SQLite user table. One connection serialises access: SQLite has a single
 // writer anyway, and this keeps an in-memory database alive and free of SQLITE_BUSY.
@@ -90,6 +98,33 @@ func openStore(path string) (*store, error) {
 		return nil, fmt.Errorf("open database %s: create schema: %w", dbName(path), err)
 	}
 	return &store{db: db}, nil
+}
+
+// signingKey returns the stored token signing key, creating and storing one on first use.
+func (st *store) signingKey(ctx context.Context) (*rsa.PrivateKey, error) {
+	var der []byte
+	err := st.db.QueryRowContext(ctx, `SELECT pkcs8 FROM signing_key WHERE id = 1`).Scan(&der)
+	if err == nil {
+		k, err := x509.ParsePKCS8PrivateKey(der)
+		if rk, ok := k.(*rsa.PrivateKey); err == nil && ok {
+			return rk, nil
+		}
+		return nil, fmt.Errorf("the stored signing key is not an RSA key (%v); delete the database to start afresh", err)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read the signing key: %w", err)
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	if der, err = x509.MarshalPKCS8PrivateKey(k); err != nil {
+		return nil, err
+	}
+	if _, err := st.db.ExecContext(ctx, `INSERT INTO signing_key (id, pkcs8) VALUES (1, ?)`, der); err != nil {
+		return nil, fmt.Errorf("store the signing key: %w", err)
+	}
+	return k, nil
 }
 
 func dbName(path string) string {
