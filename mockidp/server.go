@@ -334,6 +334,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+PathMockUsers, admin(s.handleMockList))
 	mux.Handle("DELETE "+PathMockUsers, admin(s.handleMockDeleteAll))
 	mux.Handle("POST "+PathMockUsersDelete, admin(s.handleMockDelete))
+	mux.Handle("POST "+PathAdminGraphQL, admin(s.handleGraphQL))
 	mux.Handle("POST "+PathMockUserOTP, admin(s.handleMockOTP))
 
 	mux.HandleFunc("GET "+PathDiscovery, s.handleDiscovery)

@@ -22,9 +22,9 @@ run updated or skipped existed before it and are left alone.
 
 RUN is the run directory a run printed (under bulk.run_dir, default .cutover/runs).
 The target is found from the plan recorded in the run directory, or --plan.
-Only targets that can delete users support undo: the bundled mock IdP can; a real
-Authgear project cannot be undone from here (delete the users in the portal or with
-the Admin API).`,
+Against Authgear each user is deleted with the Admin API's deleteUser mutation, one
+request per user (progress goes to stderr); the bundled mock IdP deletes in batches.
+Users already gone are counted as not deleted, so undo can be run again.`,
 		Example: `  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear
   cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear --dry-run`,
 		Args: cobra.ExactArgs(1),
@@ -63,7 +63,12 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	if !ok {
 		return exitError{exitFailure, fmt.Errorf("undo %s: the target %s cannot delete users through this tool; delete them in the IdP's console or Admin API (the user ids are in %s/%s)", dir, tgt.Name, dir, bulk.FileOutcomes)}
 	}
-	found, deleted, err := bulk.Undo(ctx, dir, d, dryRun)
+	progress := func(done, total int) {
+		if total > 1000 { // more than one batch: say how far it is
+			fmt.Fprintf(a.stderr, "undo: %s of %s users asked for\n", groupDigits(int64(done)), groupDigits(int64(total)))
+		}
+	}
+	found, deleted, err := bulk.Undo(ctx, dir, d, dryRun, progress)
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func TestCrashAndResume(t *testing.T) {
 	}
 	t.Logf("after %d kills: inserted %d", kills, rep.Inserted)
 	// So undo deletes everyone the run created, and nobody else.
-	found, deleted, err := bulk.Undo(context.Background(), rep.RunDir, mockClient(t, s), false)
+	found, deleted, err := bulk.Undo(context.Background(), rep.RunDir, mockClient(t, s), false, nil)
 	if err != nil || found != valid || deleted != valid {
 		t.Errorf("undo: got found %d, deleted %d (%v); want %d and %d", found, deleted, err, valid, valid)
 	}

@@ -563,33 +563,27 @@ func (ru *run) record(u *unit) error {
 	return nil
 }
 
-// createdByRun asks a target that can look users up whether u's identifier belongs to a
-// user this run imported before it was interrupted: created by an import since the run
-// started. It returns that user's id, or "" when there is none or the target cannot say
-// (the row is then sent again with upsert=false, which cannot create it twice).
+// createdByRun asks a target that can look users up (Authgear's getUserByLoginID, the
+// mock IdP's too) whether u's identifier belongs to a user this run imported before it
+// was interrupted: created since the run started, by an import where the target says.
+// It returns that user's id, or "" when there is none or the target cannot say (the row
+// is then sent again with upsert=false, which cannot create it twice).
 func (ru *run) createdByRun(ctx context.Context, u *strategies.User) (string, error) {
-	f, ok := ru.tgt.Importer.(idp.Finder)
+	l, ok := ru.tgt.Importer.(idp.Looker)
 	if !ok || ru.runStarted.IsZero() {
 		return "", nil
 	}
-	var q idp.Query
-	switch v := identifierOf(u, ru.identifier); ru.identifier {
-	case "phone_number":
-		q.PhoneNumber = v
-	case "preferred_username":
-		q.PreferredUsername = v
-	default:
-		q.Email = v
+	ident := ru.identifier
+	if ident == "" {
+		ident = "email"
 	}
-	page, err := f.FindUsers(ctx, q)
+	t, err := l.LookupUser(ctx, ident, identifierOf(u, ru.identifier))
 	if err != nil {
 		return "", fmt.Errorf("look up a row the interrupted run sent: %w", err)
 	}
-	for _, t := range page.Users {
-		// A little slack for clocks: the target stamps created_at, this machine the run.
-		if t.Source == "import" && !t.CreatedAt.Before(ru.runStarted.Add(-time.Minute)) {
-			return t.ID, nil
-		}
+	// A little slack for clocks: the target stamps created_at, this machine the run.
+	if t != nil && (t.Source == "" || t.Source == "import") && !t.CreatedAt.Before(ru.runStarted.Add(-time.Minute)) {
+		return t.ID, nil
 	}
 	return "", nil
 }

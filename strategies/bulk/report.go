@@ -262,7 +262,8 @@ func Summary(rep *strategies.Report) string {
 
 // Undo deletes the users a run inserted (its final "inserted" outcomes; updated and
 // skipped users existed before and are left alone). It needs a target that can delete.
-func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool) (found, deleted int, err error) {
+// progress, when set, is told how many users have been asked for after each batch.
+func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool, progress func(done, total int)) (found, deleted int, err error) {
 	var ids []string
 	err = EachFinal(dir, func(l *Line) error {
 		if l.Outcome == strategies.OutcomeInserted && l.UserID != "" {
@@ -276,11 +277,15 @@ func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool) (found, d
 	if dryRun {
 		return len(ids), 0, nil
 	}
+	done := 0
 	for chunk := range slices.Chunk(ids, 1000) {
 		n, err := d.DeleteUsers(ctx, chunk)
 		deleted += n
 		if err != nil {
 			return len(ids), deleted, fmt.Errorf("undo %s: %w", dir, err)
+		}
+		if done += len(chunk); progress != nil {
+			progress(done, len(ids))
 		}
 	}
 	return len(ids), deleted, nil

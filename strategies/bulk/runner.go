@@ -61,8 +61,9 @@ type Runner struct {
 var _ strategies.Runner = (*Runner)(nil)
 
 // OpenTarget connects to an Authgear-compatible target described by the plan: the
-// target's URL, project, key_file and key_id. For a mock IdP given by URL it returns a
-// client with the mock's Finder and Deleter.
+// target's URL, project, key_file and key_id. The client looks users up and deletes them
+// through the Admin API GraphQL; for a mock IdP given by URL it adds the mock's listing
+// (Finder) and batch deletion.
 func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*Target, error) {
 	t := p.Target
 	if t.URL == "" {

@@ -16,14 +16,15 @@ const (
 	PathMockDelete = "/_mock/users/delete"
 )
 
-// Finder is a target that can look users up by identifier. The mock IdP is one; a real
-// Authgear is not driven through this client (its GraphQL search is not immediately
-// consistent), so bulk falls back to re-sending with upsert=false there.
+// Finder is a target that can list its users, for a dry run's prediction. The mock IdP
+// is one; Authgear's users query depends on a search index that may lag, so a real
+// Authgear is not listed (single lookups go through Looker).
 type Finder interface {
 	FindUsers(ctx context.Context, q Query) (*UserPage, error)
 }
 
-// Deleter is a target that can delete users by id (for `cutover undo`).
+// Deleter is a target that can delete users by id (for `cutover undo`): *Client through
+// Authgear's deleteUser mutation, *MockClient through the mock's batch endpoint.
 type Deleter interface {
 	DeleteUsers(ctx context.Context, ids []string) (int, error)
 }
