@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // PathAdminGraphQL is Authgear's Admin API GraphQL endpoint (same Admin API JWT as the
@@ -131,28 +134,38 @@ const deleteMutation = `mutation cutoverDelete($id: ID!) {
   deleteUser(input: {userID: $id}) { deletedUserID }
 }`
 
+// deleteWorkers is how many deleteUser requests are in flight at once: one at a time,
+// a far-away Authgear deletes a few dozen users a second.
+const deleteWorkers = 8
+
 // DeleteUsers deletes users by id with Authgear's deleteUser mutation, one request per
-// user. Users already gone (a retried request, an earlier undo) are not counted and
-// are no error.
+// user, deleteWorkers at a time. Users already gone (a retried request, an earlier
+// undo) are not counted and are no error.
 func (c *Client) DeleteUsers(ctx context.Context, ids []string) (int, error) {
-	n := 0
+	var n atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(deleteWorkers)
 	for _, id := range ids {
-		var data struct {
-			Delete *struct {
-				DeletedUserID string `json:"deletedUserID"`
-			} `json:"deleteUser"`
-		}
-		err := c.graphql(ctx, deleteMutation, map[string]any{"id": NodeID(id)}, &data)
-		var ge *GraphQLError
-		switch {
-		case errors.As(err, &ge) && ge.has("UserNotFound"):
-		case err != nil:
-			return n, fmt.Errorf("delete user %s: %w", id, err)
-		case data.Delete != nil:
-			n++
-		}
+		g.Go(func() error {
+			var data struct {
+				Delete *struct {
+					DeletedUserID string `json:"deletedUserID"`
+				} `json:"deleteUser"`
+			}
+			err := c.graphql(ctx, deleteMutation, map[string]any{"id": NodeID(id)}, &data)
+			var ge *GraphQLError
+			switch {
+			case errors.As(err, &ge) && ge.has("UserNotFound"):
+			case err != nil:
+				return fmt.Errorf("delete user %s: %w", id, err)
+			case data.Delete != nil:
+				n.Add(1)
+			}
+			return nil
+		})
 	}
-	return n, nil
+	err := g.Wait()
+	return int(n.Load()), err
 }
 
 // NodeID is the Admin API GraphQL id of a user: base64url (no padding) of "User:<id>",
