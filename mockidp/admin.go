@@ -100,7 +100,7 @@ func (s *Server) checkAdminToken(header string) error {
 }
 
 func (f Faults) validate() error {
-	for name, v := range map[string]float64{"error rate": f.ErrorRate, "drop rate": f.DropRate} {
+	for name, v := range map[string]float64{"error rate": f.ErrorRate, "drop rate": f.DropRate, "lost rate": f.LostRate} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			return errors.New("fault " + name + " must be between 0 and 1")
 		}
@@ -171,7 +171,15 @@ var faultStatuses = [...]struct {
 	{http.StatusServiceUnavailable, "ServiceUnavailable", "ServiceUnavailable"},
 }
 
-// wrap applies, in order: latency, dropped connection, rate limit, and (on import calls) errors.
+// discardResponse is a ResponseWriter that throws the answer away.
+type discardResponse struct{ h http.Header }
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardResponse) WriteHeader(int)             {}
+
+// wrap applies, in order: latency, dropped connection, rate limit, and (on import calls)
+// errors and lost answers.
 func (fi *faultInjector) wrap(next http.Handler, s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fi.f.Latency > 0 {
@@ -204,6 +212,16 @@ func (fi *faultInjector) wrap(next http.Handler, s *Server) http.Handler {
 			fi.mu.Unlock()
 			writeAPIError(w, apiErr(st.code, st.name, st.reason, "injected failure (mock IdP fault injection); retry the request"))
 			return
+		}
+		if r.Method == http.MethodPost && r.URL.Path == PathImport && fi.chance(fi.f.LostRate) {
+			if hj, ok := w.(http.Hijacker); ok {
+				next.ServeHTTP(&discardResponse{h: http.Header{}}, r) // the job is created...
+				if conn, _, err := hj.Hijack(); err == nil {
+					s.log.Debug("fault: losing the answer of an import", "path", r.URL.Path)
+					_ = conn.Close() // ...and its answer lost
+				}
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -87,6 +87,9 @@ type Faults struct {
 	RateLimit float64       // admin API requests per second above which it answers 429 with Retry-After; 0 = no limit
 	Latency   time.Duration // added to every admin API request
 	DropRate  float64       // fraction of admin API connections closed without a response
+	// LostRate is the fraction of import creations carried out whose answer is lost: the
+	// job is created, then the connection is closed, as when a proxy times out.
+	LostRate float64
 }
 
 // Info is what a client needs to talk to the server.

@@ -78,6 +78,7 @@ bad day. The server runs until Ctrl+C or SIGTERM and then shuts down gracefully.
 	fl.Float64Var(&f.faults.RateLimit, "fault-rate-limit", 0, "admin API requests per second above which it answers 429 with Retry-After (0: no limit)")
 	fl.DurationVar(&f.faults.Latency, "fault-latency", 0, "latency added to every admin API request")
 	fl.Float64Var(&f.faults.DropRate, "fault-drop-rate", 0, "fraction (0..1) of admin API connections closed without a response")
+	fl.Float64Var(&f.faults.LostRate, "fault-lost-rate", 0, "fraction (0..1) of import jobs created whose answer is lost (the connection closes after)")
 	return cmd
 }
 

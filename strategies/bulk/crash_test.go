@@ -147,3 +147,41 @@ func TestFaultyTarget(t *testing.T) {
 	}
 	t.Logf("retries: %d in %v", rep.Retries, rep.Duration)
 }
+
+// TestLostAnswers: the target creates some import jobs but their answers are lost, so
+// the client sends the same records again and the second job reports them skipped. The
+// run must still record every row as inserted by it (with the user id), so that undo
+// deletes exactly the users it created.
+func TestLostAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test: -short")
+	}
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "users.csv")
+	const n = 2_000
+	writeCSV(t, csv, n, nil)
+	s := startIdP(t, mockidp.Config{Faults: mockidp.Faults{LostRate: 0.3}, Seed: 7})
+	p := csvPlan(t, csv)
+	p.Bulk.BatchBytes = 20_000
+	p.Bulk.Concurrency = 4
+	rep, err := runner(t, s).Run(context.Background(), p, strategies.RunOptions{})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.Retries == 0 {
+		t.Fatalf("retries: got 0, want some answers lost and the requests sent again (the fault did not fire)")
+	}
+	if rep.Inserted != n || rep.Skipped != 0 || !rep.Reconciles() {
+		t.Errorf("report: got inserted %d skipped %d (reasons %v), want all %d inserted by this run", rep.Inserted, rep.Skipped, rep.Reasons, n)
+	}
+	if got := usersAt(t, s); got != n {
+		t.Errorf("users at the IdP: got %d, want %d", got, n)
+	}
+	found, deleted, err := bulk.Undo(context.Background(), rep.RunDir, mockClient(t, s), false, nil)
+	if err != nil || found != n || deleted != n {
+		t.Errorf("undo: got found %d, deleted %d (%v); want %d and %d", found, deleted, err, n, n)
+	}
+	if got := usersAt(t, s); got != 0 {
+		t.Errorf("users at the IdP after undo: got %d, want 0", got)
+	}
+}

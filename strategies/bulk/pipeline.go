@@ -21,6 +21,7 @@ const (
 	reasonRecreated   = "created by the interrupted run (its job's outcome was lost; found at the target)"
 	reasonExists      = "exists at the target"
 	reasonNoOutcome   = "target_error: the import job reported no outcome for this record"
+	reasonLostAnswer  = "created by a request whose answer was lost (sent again; found at the target)"
 	reasonTooLarge    = "record_too_large: this user's record alone is over the request body limit; shorten its longest fields"
 	maxLocalLines     = 4096 // outcomes decided without the target, flushed in groups of this size
 	checkpointEvery   = time.Second
@@ -33,7 +34,7 @@ type rowMeta struct {
 	row, line  int
 	legacyID   string
 	email      string // only when the plan allows emails in logs
-	ident      string // lower-cased identifier (dry run)
+	ident      string // the identifier's value (for lookups at the target)
 	pos        string
 	start, end int // the record's bytes in the batch body
 	noPassword string
@@ -175,7 +176,7 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 		if resent {
 			// Check before sending again: a user the interrupted run created is recorded
 			// as inserted by it (so undo finds it), not as skipped by this run.
-			id, err := ru.createdByRun(ctx, u)
+			id, err := ru.createdByRun(ctx, identifierOf(u, ru.identifier))
 			if err != nil {
 				return err
 			}
@@ -213,9 +214,7 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 		b.Add(scratch)
 		m := rowMeta{row: r.Row, line: r.Line, legacyID: l.LegacyID, email: l.Email, pos: r.Pos,
 			start: start, end: start + len(scratch), noPassword: noPW, known: known}
-		if ru.dryRun {
-			m.ident = strings.ToLower(identifierOf(u, ru.identifier))
-		}
+		m.ident = identifierOf(u, ru.identifier)
 		(*dst).rows = append((*dst).rows, m)
 		return nil
 	})
@@ -294,9 +293,9 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 	if ru.dryRun {
 		for i, m := range u.rows {
 			switch {
-			case ru.existing != nil && ru.existing[m.ident] && u.upsert:
+			case ru.existing != nil && ru.existing[strings.ToLower(m.ident)] && u.upsert:
 				out[i].Outcome, out[i].Reason = strategies.OutcomeUpdated, reasonExists+" (dry run)"
-			case ru.existing != nil && ru.existing[m.ident]:
+			case ru.existing != nil && ru.existing[strings.ToLower(m.ident)]:
 				out[i].Outcome, out[i].Reason = strategies.OutcomeSkipped, reasonExists+" (dry run)"
 			default:
 				out[i].Outcome = strategies.OutcomeInserted
@@ -410,6 +409,32 @@ func (ru *run) post(ctx context.Context, hdr, body []byte, rows []rowMeta, out [
 			out[i].Outcome, out[i].Reason = strategies.OutcomeFailed, reasonNoOutcome
 		}
 	}
+	if job.Resent {
+		return ru.resolveResent(ctx, rows, out)
+	}
+	return nil
+}
+
+// resolveResent looks up the skipped rows of a job whose request had to be sent again:
+// if an earlier attempt's answer was lost after the target took it, an earlier job
+// created them, and they are this run's, to be recorded as inserted (so undo finds
+// them), not as users that were there before.
+func (ru *run) resolveResent(ctx context.Context, rows []rowMeta, out []Line) error {
+	for i := range out {
+		if out[i].Outcome != strategies.OutcomeSkipped {
+			continue
+		}
+		id, err := ru.createdByRun(ctx, rows[i].ident)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errAbort, err)
+		}
+		if id == "" {
+			continue
+		}
+		out[i].Outcome, out[i].UserID, out[i].Reason = strategies.OutcomeInserted, id, reasonLostAnswer
+		out[i].Rescued = rows[i].known != ""
+		ru.markNoPassword(&out[i], rows[i])
+	}
 	return nil
 }
 
@@ -448,6 +473,7 @@ func (ru *run) importBody(ctx context.Context, body []byte, n int, pt *pollTimer
 	if j.Status == idp.StatusCompleted && j.Summary != nil {
 		return j, nil
 	}
+	resent := j.Resent
 	wait := max(pt.perRecord*time.Duration(n)*3/4-time.Since(start), minPoll)
 	step := minPoll
 	for {
@@ -469,6 +495,7 @@ func (ru *run) importBody(ctx context.Context, body []byte, n int, pt *pollTimer
 		}
 		wait, step = step, min(step*3/2, maxPoll)
 	}
+	j.Resent = resent
 	took := time.Since(start) / time.Duration(max(n, 1))
 	if pt.perRecord == 0 {
 		pt.perRecord = took
@@ -568,7 +595,7 @@ func (ru *run) record(u *unit) error {
 // was interrupted: created since the run started, by an import where the target says.
 // It returns that user's id, or "" when there is none or the target cannot say (the row
 // is then sent again with upsert=false, which cannot create it twice).
-func (ru *run) createdByRun(ctx context.Context, u *strategies.User) (string, error) {
+func (ru *run) createdByRun(ctx context.Context, value string) (string, error) {
 	l, ok := ru.tgt.Importer.(idp.Looker)
 	if !ok || ru.runStarted.IsZero() {
 		return "", nil
@@ -577,9 +604,9 @@ func (ru *run) createdByRun(ctx context.Context, u *strategies.User) (string, er
 	if ident == "" {
 		ident = "email"
 	}
-	t, err := l.LookupUser(ctx, ident, identifierOf(u, ru.identifier))
+	t, err := l.LookupUser(ctx, ident, value)
 	if err != nil {
-		return "", fmt.Errorf("look up a row the interrupted run sent: %w", err)
+		return "", fmt.Errorf("look up a row sent before: %w", err)
 	}
 	// A little slack for clocks: the target stamps created_at, this machine the run.
 	if t != nil && (t.Source == "" || t.Source == "import") && !t.CreatedAt.Before(ru.runStarted.Add(-time.Minute)) {

@@ -128,6 +128,12 @@ type Job struct {
 	Summary     *Summary   `json:"summary,omitempty"`
 	Details     []Detail   `json:"details,omitempty"`
 	Error       *APIError  `json:"error,omitempty"`
+
+	// Resent says the request that started the job was sent more than once: if an
+	// earlier attempt's answer was lost after the target accepted it, an earlier job
+	// with the same records may have run, and rows this job reports as skipped may
+	// have been created by it.
+	Resent bool `json:"-"`
 }
 
 // Summary counts a completed job's records by outcome.
@@ -217,12 +223,17 @@ func IsTooLarge(err error) bool {
 // returns the pending job. Build bodies with a Batch to stay under the byte limit.
 func (c *Client) StartImport(ctx context.Context, body []byte) (*Job, error) {
 	var j Job
-	if err := c.call(ctx, http.MethodPost, PathImport, body, &j); err != nil {
+	status, data, attempts, err := c.send(ctx, http.MethodPost, PathImport, body)
+	if err == nil {
+		err = decodeResult(status, data, &j)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start import job: %w", err)
 	}
 	if j.ID == "" {
 		return nil, errors.New("start import job: the target answered without a job id")
 	}
+	j.Resent = attempts > 1
 	return &j, nil
 }
 
@@ -273,7 +284,12 @@ func (c *Client) Import(ctx context.Context, body []byte) (*Job, error) {
 	if j.Status == StatusCompleted && j.Summary != nil {
 		return j, nil
 	}
-	return c.WaitImport(ctx, j.ID)
+	done, err := c.WaitImport(ctx, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	done.Resent = j.Resent
+	return done, nil
 }
 
 // envelope is Authgear's response wrapper; a bare object is accepted too.
@@ -323,6 +339,12 @@ func decodeResult(status int, data []byte, out any) error {
 // do sends a request, retrying transient failures; it returns the final status and body.
 // Permanent HTTP errors come back as a status with no Go error.
 func (c *Client) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	status, data, _, err := c.send(ctx, method, path, body)
+	return status, data, err
+}
+
+// send is do, also saying how many times the request was sent.
+func (c *Client) send(ctx context.Context, method, path string, body []byte) (int, []byte, int, error) {
 	p, q, _ := strings.Cut(path, "?")
 	full := c.base.JoinPath(p)
 	full.RawQuery = q
@@ -330,20 +352,20 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 	for attempt := 1; ; attempt++ {
 		status, data, retryAfter, err := c.once(ctx, method, u, body)
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return 0, nil, attempt, ctx.Err()
 		}
 		transient := err != nil && isTransient(err) || err == nil && retryableStatus(status)
 		if !transient {
 			if err != nil {
-				return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+				return 0, nil, attempt, fmt.Errorf("%s %s: %w", method, path, err)
 			}
-			return status, data, nil
+			return status, data, attempt, nil
 		}
 		if attempt >= c.retry.Attempts {
 			if err != nil {
-				return 0, nil, fmt.Errorf("%s %s: gave up after %d attempts: %w", method, path, attempt, err)
+				return 0, nil, attempt, fmt.Errorf("%s %s: gave up after %d attempts: %w", method, path, attempt, err)
 			}
-			return status, data, nil
+			return status, data, attempt, nil
 		}
 		wait := c.retry.backoff(attempt, retryAfter)
 		c.retries.Add(1)
@@ -352,7 +374,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, nil, ctx.Err()
+			return 0, nil, attempt, ctx.Err()
 		case <-t.C:
 		}
 	}
