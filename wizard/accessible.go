@@ -106,7 +106,7 @@ func accessiblePreview(ctx context.Context, s *state, r io.Reader, out io.Writer
 			return
 		}
 		if !last.IsZero() || p.Done > 0 {
-			fmt.Fprintf(out, "preflight: %s rows checked\n", groupDigits(p.Done))
+			fmt.Fprintf(out, "preflight: %s rows checked\n", strategies.GroupDigits(p.Done))
 		}
 		last = time.Now()
 	})
@@ -148,9 +148,9 @@ func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
 			return
 		}
 		lastPhase, lastTenth = p.Phase, tenth
-		line := fmt.Sprintf("%s: %s rows done", p.Phase, groupDigits(p.Done))
+		line := fmt.Sprintf("%s: %s rows done", p.Phase, strategies.GroupDigits(p.Done))
 		if p.Total > 0 {
-			line = fmt.Sprintf("%s: %s of %s rows (%d%%)", p.Phase, groupDigits(p.Done), groupDigits(p.Total), p.Done*100/p.Total)
+			line = fmt.Sprintf("%s: %s of %s rows (%d%%)", p.Phase, strategies.GroupDigits(p.Done), strategies.GroupDigits(p.Total), p.Done*100/p.Total)
 		}
 		fmt.Fprintln(out, line)
 	}

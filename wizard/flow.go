@@ -390,7 +390,7 @@ func probeSummary(p *strategies.Plan, r ProbeResult) string {
 		return fmt.Sprintf("Connected: %s, %d table(s).", v, len(r.Tables))
 	}
 	if r.Rows >= 0 {
-		return fmt.Sprintf("Read %s: %s record(s).", p.Source.Path, groupDigits(r.Rows))
+		return fmt.Sprintf("Read %s: %s record(s).", p.Source.Path, strategies.GroupDigits(r.Rows))
 	}
 	return fmt.Sprintf("Opened %s.", p.Source.Path)
 }
@@ -452,22 +452,4 @@ func atoiOrZero(key, s string) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a whole number; leave it empty for the default", key, s)
 	}
 	return n, nil
-}
-
-// groupDigits writes n with thousands separators: 12,345.
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

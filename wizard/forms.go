@@ -150,7 +150,7 @@ func (s *state) tableFields() []huh.Field {
 		for _, t := range s.probe.Tables {
 			label := t.Name
 			if t.Rows >= 0 {
-				label = fmt.Sprintf("%s (about %s rows)", t.Name, groupDigits(t.Rows))
+				label = fmt.Sprintf("%s (about %s rows)", t.Name, strategies.GroupDigits(t.Rows))
 			}
 			opts = append(opts, huh.NewOption(label, t.Name))
 		}

@@ -179,23 +179,23 @@ func validationSummary(st styles, r *PreviewResult, width int, roomy bool) strin
 	}
 	read := ""
 	if r.Total > 0 {
-		read = fmt.Sprintf(" of %s rows read", groupDigits(r.Total))
+		read = fmt.Sprintf(" of %s rows read", strategies.GroupDigits(r.Total))
 	}
 	if bad == 0 {
 		b.WriteString(st.ok.Render("Validation: every row is valid") + read + "\n")
 		return b.String()
 	}
-	b.WriteString(st.warn.Render(fmt.Sprintf("Validation: %s invalid row(s)", groupDigits(int64(bad)))) + read + "\n")
+	b.WriteString(st.warn.Render(fmt.Sprintf("Validation: %s invalid row(s)", strategies.GroupDigits(int64(bad)))) + read + "\n")
 	if !roomy {
 		parts := make([]string, 0, len(r.Invalid))
 		for _, k := range sortedKeys(r.Invalid) {
-			parts = append(parts, fmt.Sprintf("%s %s", k, groupDigits(int64(r.Invalid[k]))))
+			parts = append(parts, fmt.Sprintf("%s %s", k, strategies.GroupDigits(int64(r.Invalid[k]))))
 		}
 		b.WriteString("  " + wrap(strings.Join(parts, " · "), max(20, width-4)) + "\n")
 		return b.String()
 	}
 	for _, k := range sortedKeys(r.Invalid) {
-		fmt.Fprintf(&b, "  %-22s %s\n", k, groupDigits(int64(r.Invalid[k])))
+		fmt.Fprintf(&b, "  %-22s %s\n", k, strategies.GroupDigits(int64(r.Invalid[k])))
 	}
 	for i, e := range r.Examples {
 		if i == 3 {
@@ -226,7 +226,7 @@ func formatHistogram(st styles, r *PreviewResult, width int) string {
 		if !f.Importable {
 			mark = st.bad.Render("not importable")
 		}
-		fmt.Fprintf(&b, "  %-22s %-*s %7s  %s\n", f.Format, barMax, strings.Repeat("█", n), groupDigits(int64(f.Count)), mark)
+		fmt.Fprintf(&b, "  %-22s %-*s %7s  %s\n", f.Format, barMax, strings.Repeat("█", n), strategies.GroupDigits(int64(f.Count)), mark)
 	}
 	return b.String()
 }
@@ -261,14 +261,14 @@ func runView(st styles, strategy string, p strategies.Progress, width int, stopp
 	b.WriteString(bar.ViewAs(pct) + "\n")
 	totalText := "?"
 	if p.Total >= 0 {
-		totalText = groupDigits(p.Total)
+		totalText = strategies.GroupDigits(p.Total)
 	}
-	line := fmt.Sprintf("%s / %s rows", groupDigits(p.Done), totalText)
+	line := fmt.Sprintf("%s / %s rows", strategies.GroupDigits(p.Done), totalText)
 	if p.Total > 0 {
 		line += fmt.Sprintf(" (%.0f%%)", pct*100)
 	}
 	if p.Rate > 0 {
-		line += fmt.Sprintf(" · %s rows/s", groupDigits(int64(p.Rate+0.5)))
+		line += fmt.Sprintf(" · %s rows/s", strategies.GroupDigits(int64(p.Rate+0.5)))
 	}
 	if p.ETA > 0 {
 		line += " · ETA " + p.ETA.Round(time.Second).String()
@@ -293,7 +293,7 @@ func runView(st styles, strategy string, p strategies.Progress, width int, stopp
 
 func countsLine(st styles, c map[strategies.Outcome]int64, retries int64) string {
 	part := func(s lipgloss.Style, o strategies.Outcome) string {
-		return s.Render(fmt.Sprintf("%s %s", o, groupDigits(c[o])))
+		return s.Render(fmt.Sprintf("%s %s", o, strategies.GroupDigits(c[o])))
 	}
 	line := strings.Join([]string{
 		part(st.ok, strategies.OutcomeInserted),
@@ -303,7 +303,7 @@ func countsLine(st styles, c map[strategies.Outcome]int64, retries int64) string
 		part(st.bad, strategies.OutcomeInvalid),
 	}, "  ")
 	if retries > 0 {
-		line += "  " + st.faint.Render(fmt.Sprintf("retries %s", groupDigits(retries)))
+		line += "  " + st.faint.Render(fmt.Sprintf("retries %s", strategies.GroupDigits(retries)))
 	}
 	return line
 }
@@ -354,15 +354,15 @@ func reportView(st styles, r *strategies.Report, runErr error, planFile string, 
 		reconciled := st.ok.Render("reconciled: every row is accounted for")
 		if !r.Reconciles() {
 			sum := r.Inserted + r.Updated + r.Skipped + r.Failed + r.Invalid
-			reconciled = st.bad.Render(fmt.Sprintf("NOT reconciled: %s rows have no outcome", groupDigits(r.Rows-sum)))
+			reconciled = st.bad.Render(fmt.Sprintf("NOT reconciled: %s rows have no outcome", strategies.GroupDigits(r.Rows-sum)))
 		}
 		if compact {
 			parts := make([]string, len(rows))
 			for i, x := range rows {
-				parts[i] = x.name + " " + groupDigits(x.n)
+				parts[i] = x.name + " " + strategies.GroupDigits(x.n)
 			}
 			b.WriteString("  " + strings.Join(parts, " · ") + "\n")
-			line := fmt.Sprintf("  = %s rows  ", groupDigits(r.Rows)) + reconciled
+			line := fmt.Sprintf("  = %s rows  ", strategies.GroupDigits(r.Rows)) + reconciled
 			if r.Duration > 0 {
 				line += st.faint.Render(" · took " + r.Duration.Round(time.Millisecond).String())
 			}
@@ -370,18 +370,18 @@ func reportView(st styles, r *strategies.Report, runErr error, planFile string, 
 			if len(r.Reasons) > 0 {
 				parts = parts[:0]
 				for _, k := range sortedKeys(r.Reasons) {
-					parts = append(parts, fmt.Sprintf("%s %s", k, groupDigits(r.Reasons[k])))
+					parts = append(parts, fmt.Sprintf("%s %s", k, strategies.GroupDigits(r.Reasons[k])))
 				}
 				b.WriteString("  " + wrap("by reason: "+strings.Join(parts, " · "), max(20, width-4)) + "\n")
 			}
 		} else {
 			for _, x := range rows {
-				fmt.Fprintf(&b, "  %-10s %10s\n", x.name, groupDigits(x.n))
+				fmt.Fprintf(&b, "  %-10s %10s\n", x.name, strategies.GroupDigits(x.n))
 			}
 			fmt.Fprintf(&b, "  %-10s %10s\n", "", "----------")
-			fmt.Fprintf(&b, "  %-10s %10s  %s\n", "rows", groupDigits(r.Rows), reconciled)
+			fmt.Fprintf(&b, "  %-10s %10s  %s\n", "rows", strategies.GroupDigits(r.Rows), reconciled)
 			if r.Retries > 0 {
-				fmt.Fprintf(&b, "  %-10s %10s\n", "retries", groupDigits(r.Retries))
+				fmt.Fprintf(&b, "  %-10s %10s\n", "retries", strategies.GroupDigits(r.Retries))
 			}
 			if r.Duration > 0 {
 				fmt.Fprintf(&b, "  %-10s %10s\n", "took", r.Duration.Round(time.Millisecond))
@@ -389,7 +389,7 @@ func reportView(st styles, r *strategies.Report, runErr error, planFile string, 
 			if len(r.Reasons) > 0 {
 				b.WriteString("\n" + st.header.Render("By reason") + "\n")
 				for _, k := range sortedKeys(r.Reasons) {
-					fmt.Fprintf(&b, "  %-24s %s\n", k, groupDigits(r.Reasons[k]))
+					fmt.Fprintf(&b, "  %-24s %s\n", k, strategies.GroupDigits(r.Reasons[k]))
 				}
 			}
 		}

@@ -94,9 +94,9 @@ func (m *model) enter(id stepID) tea.Cmd {
 		return tea.Batch(m.spin.Tick, func() tea.Msg {
 			r, err := m.s.env.Preview(ctx, p, previewRows, func(pr strategies.Progress) {
 				if pr.Total > 0 {
-					prog.set(fmt.Sprintf("%s of %s rows checked", groupDigits(pr.Done), groupDigits(pr.Total)))
+					prog.set(fmt.Sprintf("%s of %s rows checked", strategies.GroupDigits(pr.Done), strategies.GroupDigits(pr.Total)))
 				} else {
-					prog.set(fmt.Sprintf("%s rows checked", groupDigits(pr.Done)))
+					prog.set(fmt.Sprintf("%s rows checked", strategies.GroupDigits(pr.Done)))
 				}
 			})
 			return previewMsg{r, err}

@@ -105,11 +105,11 @@ func runPlanCheck(cmd *cobra.Command, a *app, f planCheckFlags) error {
 			if time.Since(started) < 2*time.Second {
 				return // small sources finish before anyone needs a progress line
 			}
-			line := "checked " + groupDigits(pr.Done) + " rows"
+			line := "checked " + strategies.GroupDigits(pr.Done) + " rows"
 			if pr.Total > 0 {
-				line += fmt.Sprintf(" of about %s (%.0f%%)", groupDigits(pr.Total), 100*float64(pr.Done)/float64(max(pr.Total, pr.Done)))
+				line += fmt.Sprintf(" of about %s (%.0f%%)", strategies.GroupDigits(pr.Total), 100*float64(pr.Done)/float64(max(pr.Total, pr.Done)))
 			}
-			line += fmt.Sprintf(", %s rows/s", groupDigits(int64(pr.Rate)))
+			line += fmt.Sprintf(", %s rows/s", strategies.GroupDigits(int64(pr.Rate)))
 			fmt.Fprintln(a.stderr, line)
 		},
 	}
@@ -148,11 +148,11 @@ func printPreflight(w io.Writer, r *preflight.Report) error {
 	kv("Target accepts", rules)
 	kv("Identifier", r.Identifier)
 	b.WriteString("\n")
-	kv("Rows", groupDigits(r.Rows))
-	kv("Valid", groupDigits(r.Valid))
-	kv("Invalid", groupDigits(r.InvalidRows))
+	kv("Rows", strategies.GroupDigits(r.Rows))
+	kv("Valid", strategies.GroupDigits(r.Valid))
+	kv("Invalid", strategies.GroupDigits(r.InvalidRows))
 	for _, reason := range reasonsByCount(r.Invalid) {
-		fmt.Fprintf(&b, "  %-24s %s\n", reason, groupDigits(r.Invalid[reason]))
+		fmt.Fprintf(&b, "  %-24s %s\n", reason, strategies.GroupDigits(r.Invalid[reason]))
 		for _, e := range r.Examples[reason] {
 			loc := "row " + strconv.Itoa(e.Row)
 			if e.Line > 0 {
@@ -164,14 +164,14 @@ func printPreflight(w io.Writer, r *preflight.Report) error {
 			fmt.Fprintf(&b, "    %s: %s\n", loc, e.Message)
 		}
 		if n := r.Invalid[reason] - int64(len(r.Examples[reason])); n > 0 && len(r.Examples[reason]) > 0 {
-			fmt.Fprintf(&b, "    … and %s more\n", groupDigits(n))
+			fmt.Fprintf(&b, "    … and %s more\n", strategies.GroupDigits(n))
 		}
 	}
 	shared := " identifiers shared by more than one row (the first row wins)"
 	if r.Duplicates == 1 {
 		shared = " identifier shared by more than one row (the first row wins)"
 	}
-	kv("Duplicates", groupDigits(r.Duplicates)+shared)
+	kv("Duplicates", strategies.GroupDigits(r.Duplicates)+shared)
 	b.WriteString("\nPassword formats of the valid users\n")
 	names := make([]string, 0, len(r.Formats))
 	for f := range r.Formats {
@@ -190,9 +190,9 @@ func printPreflight(w io.Writer, r *preflight.Report) error {
 		if st.Weak {
 			note += ", weak"
 		}
-		fmt.Fprintf(&b, "  %-24s %12s  %s\n", f, groupDigits(st.Count), note)
+		fmt.Fprintf(&b, "  %-24s %12s  %s\n", f, strategies.GroupDigits(st.Count), note)
 	}
-	fmt.Fprintf(&b, "  %-24s %12s\n", "(no password)", groupDigits(r.WithoutPassword))
+	fmt.Fprintf(&b, "  %-24s %12s\n", "(no password)", strategies.GroupDigits(r.WithoutPassword))
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nWarnings\n")
 		for _, w := range r.Warnings {
@@ -212,7 +212,7 @@ func printPreflight(w io.Writer, r *preflight.Report) error {
 	}
 	b.WriteString(wrapText(r.Recommendation.Reason, 80, "  "))
 	if r.CanRun {
-		fmt.Fprintf(&b, "\nThe plan can run: %s valid users (checked in %.1fs).\n", groupDigits(r.Valid), r.Seconds)
+		fmt.Fprintf(&b, "\nThe plan can run: %s valid users (checked in %.1fs).\n", strategies.GroupDigits(r.Valid), r.Seconds)
 	} else {
 		fmt.Fprintf(&b, "\nThe plan cannot run: %s.\n", strings.Join(r.Blockers, "; "))
 	}
@@ -227,24 +227,6 @@ func reasonsByCount(m map[string]int64) []string {
 	}
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
 	return keys
-}
-
-// groupDigits writes n with comma separators: 1234567 -> "1,234,567".
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // wrapText breaks text into indented lines of at most width characters.

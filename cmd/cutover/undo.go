@@ -65,7 +65,7 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	}
 	progress := func(done, total int) {
 		if total > 1000 { // more than one batch: say how far it is
-			fmt.Fprintf(a.stderr, "undo: %s of %s users asked for\n", groupDigits(int64(done)), groupDigits(int64(total)))
+			fmt.Fprintf(a.stderr, "undo: %s of %s users asked for\n", strategies.GroupDigits(int64(done)), strategies.GroupDigits(int64(total)))
 		}
 	}
 	found, deleted, err := bulk.Undo(ctx, dir, d, dryRun, progress)
