@@ -198,18 +198,27 @@ func signInAll(ctx context.Context, issuer string, creds [][2]string, one func(c
 	return out, nil
 }
 
+// cannotSignIn says why the run's outcome line for a known-password user (found, or
+// not) already rules the sign-in out: no row, or a row that was invalid or failed.
+// "" means the IdP must be asked.
+func cannotSignIn(l bulk.Line, found bool) string {
+	switch {
+	case !found:
+		return "not in the source (no row with this email)"
+	case l.Outcome == strategies.OutcomeInvalid || l.Outcome == strategies.OutcomeFailed:
+		return fmt.Sprintf("row %d %s: %s", l.Row, l.Outcome, l.Reason)
+	}
+	return ""
+}
+
 func signInOne(ctx context.Context, conf *oauth2.Config, v *oidc.IDTokenVerifier, byEmail map[string]bulk.Line, email, password string) signIn {
 	res := signIn{Email: email}
 	l, found := byEmail[strings.ToLower(email)]
 	// Say why before asking the IdP when the run already knows this user cannot sign in.
-	switch {
-	case !found:
-		res.Reason = "not in the source (no row with this email)"
+	if res.Reason = cannotSignIn(l, found); res.Reason != "" {
 		return res
-	case l.Outcome == strategies.OutcomeInvalid || l.Outcome == strategies.OutcomeFailed:
-		res.Reason = fmt.Sprintf("row %d %s: %s", l.Row, l.Outcome, l.Reason)
-		return res
-	case l.Outcome == strategies.OutcomeSkipped && l.UserID == "":
+	}
+	if l.Outcome == strategies.OutcomeSkipped && l.UserID == "" {
 		res.Reason = fmt.Sprintf("row %d skipped: %s", l.Row, l.Reason)
 		return res
 	}

@@ -262,14 +262,10 @@ func sampleEmails(runDir string, n int) []string {
 func authonlySignIn(ctx context.Context, info mockidp.Info, appURL string, store *middleware.SQLStore, byEmail map[string]bulk.Line, email string) signIn {
 	res := signIn{Email: email}
 	l, found := byEmail[strings.ToLower(email)]
-	switch {
-	case !found:
-		res.Reason = "not in the source (no row with this email)"
+	if res.Reason = cannotSignIn(l, found); res.Reason != "" {
 		return res
-	case l.Outcome == strategies.OutcomeInvalid || l.Outcome == strategies.OutcomeFailed:
-		res.Reason = fmt.Sprintf("row %d %s: %s", l.Row, l.Outcome, l.Reason)
-		return res
-	case l.UserID == "":
+	}
+	if l.UserID == "" {
 		res.Reason = fmt.Sprintf("row %d %s without an IdP user id: %s", l.Row, l.Outcome, l.Reason)
 		return res
 	}
