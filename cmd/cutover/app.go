@@ -177,18 +177,7 @@ func createLocalUser(ctx context.Context, s *middleware.SQLStore, id middleware.
 	if id.Email == "" || !id.EmailVerified {
 		return nil, fmt.Errorf("%w: no verified email to create one with", middleware.ErrNoAccount)
 	}
-	q := func(c string) string {
-		if s.Dialect == strategies.SourceMySQL {
-			return "`" + c + "`"
-		}
-		return `"` + c + `"`
-	}
-	ph := "?, ?"
-	if s.Dialect == strategies.SourcePostgres {
-		ph = "$1, $2"
-	}
-	stmt := fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s)", q(s.Table), q(s.EmailColumn), q(s.IDColumn), ph)
-	if _, err := s.DB.ExecContext(ctx, stmt, id.Email, id.Subject); err != nil {
+	if err := s.Insert(ctx, []string{s.EmailColumn, s.IDColumn}, []any{id.Email, id.Subject}); err != nil {
 		return nil, fmt.Errorf("%w: the users table refused a new row (%v)", middleware.ErrNoAccount, err)
 	}
 	u, err := s.FindBySubject(ctx, id.Subject)

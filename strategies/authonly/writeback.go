@@ -15,6 +15,7 @@ import (
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/sqldialect"
 )
 
 // DefaultIDColumn is the legacy column receiving IdP user ids unless authonly.id_column says.
@@ -172,19 +173,8 @@ func (t *Table) Close() error { return t.DB.Close() }
 // added since by EnsureColumn).
 func (t *Table) HasColumn() bool { return t.hasColumn }
 
-func (t *Table) quote(id string) string {
-	if t.Dialect == strategies.SourceMySQL {
-		return "`" + strings.ReplaceAll(id, "`", "``") + "`"
-	}
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-}
-
-func (t *Table) quoteTable() string {
-	if schema, name, ok := strings.Cut(t.Name, "."); ok && t.Dialect != strategies.SourceSQLite {
-		return t.quote(schema) + "." + t.quote(name)
-	}
-	return t.quote(t.Name)
-}
+func (t *Table) quote(id string) string { return sqldialect.Of(t.Dialect).Quote(id) }
+func (t *Table) quoteTable() string     { return sqldialect.Of(t.Dialect).QuoteTable(t.Name) }
 
 // MigrationDDL returns the statements that add the id column and an index on it, in
 // the table's dialect: nothing when the column is there. Rows keep NULL until written.

@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver (no cgo)
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/sqldialect"
 )
 
 // pageSize is how many rows one keyset page fetches: memory stays at one page.
@@ -168,28 +169,9 @@ func (s *sqlSource) setup(ctx context.Context, p *strategies.Plan) error {
 	return nil
 }
 
-// quote quotes an identifier for the dialect, doubling any quote inside it.
-func (s *sqlSource) quote(id string) string {
-	if s.kind == strategies.SourceMySQL {
-		return "`" + strings.ReplaceAll(id, "`", "``") + "`"
-	}
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-}
-
-// quoteTable quotes a possibly schema-qualified table name ("sales.users").
-func (s *sqlSource) quoteTable(name string) string {
-	if schema, t, ok := strings.Cut(name, "."); ok && s.kind != strategies.SourceSQLite {
-		return s.quote(schema) + "." + s.quote(t)
-	}
-	return s.quote(name)
-}
-
-func (s *sqlSource) ph(i int) string {
-	if s.kind == strategies.SourcePostgres {
-		return "$" + strconv.Itoa(i)
-	}
-	return "?"
-}
+func (s *sqlSource) quote(id string) string        { return sqldialect.Of(s.kind).Quote(id) }
+func (s *sqlSource) quoteTable(name string) string { return sqldialect.Of(s.kind).QuoteTable(name) }
+func (s *sqlSource) ph(i int) string               { return sqldialect.Of(s.kind).Placeholder(i) }
 
 // ParseMySQLDSN parses a go-sql-driver DSN ("user:pass@tcp(host:3306)/db") or a
 // mysql:// (or mariadb://) URL, so plans may write either.

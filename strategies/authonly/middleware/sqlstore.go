@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cutover/cutover/strategies/sqldialect"
 )
 
 // Row is a local user as SQLStore returns it: column name -> value. Text held as bytes
@@ -26,33 +27,22 @@ type SQLStore struct {
 
 var _ Store[Row] = (*SQLStore)(nil)
 
-func (s *SQLStore) postgres() bool {
-	switch s.Dialect {
-	case "postgres", "postgresql", "pgx":
-		return true
-	}
-	return false
-}
+func (s *SQLStore) quote(id string) string { return sqldialect.Of(s.Dialect).Quote(id) }
+func (s *SQLStore) table() string          { return sqldialect.Of(s.Dialect).QuoteTable(s.Table) }
+func (s *SQLStore) ph(i int) string        { return sqldialect.Of(s.Dialect).Placeholder(i) }
 
-func (s *SQLStore) quote(id string) string {
-	if s.Dialect == "mysql" {
-		return "`" + strings.ReplaceAll(id, "`", "``") + "`"
+// Insert adds a row with the given columns and values and returns it read back by
+// the IdP id column, which must be among them. Column names are quoted, so a table
+// with unusual names cannot turn the statement into something else.
+func (s *SQLStore) Insert(ctx context.Context, columns []string, values []any) error {
+	d := sqldialect.Of(s.Dialect)
+	quoted := make([]string, len(columns))
+	for i, c := range columns {
+		quoted[i] = d.Quote(c)
 	}
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
-}
-
-func (s *SQLStore) table() string {
-	if schema, name, ok := strings.Cut(s.Table, "."); ok && s.Dialect != "sqlite" {
-		return s.quote(schema) + "." + s.quote(name)
-	}
-	return s.quote(s.Table)
-}
-
-func (s *SQLStore) ph(i int) string {
-	if s.postgres() {
-		return "$" + strconv.Itoa(i)
-	}
-	return "?"
+	stmt := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", s.table(), strings.Join(quoted, ", "), d.Placeholders(len(columns)))
+	_, err := s.DB.ExecContext(ctx, stmt, values...)
+	return err
 }
 
 func (s *SQLStore) idColumn() string {
