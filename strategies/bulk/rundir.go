@@ -282,3 +282,35 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// runDir is the directory of the plan's run against the target named target
+// (Target.Name): one per input (the fingerprint) and target, so runs of the same users
+// into two IdPs, or two profiles of the mock, never mix their records.
+func runDir(root, fp, target string) string {
+	return filepath.Join(root, fp+"-"+safeName(target))
+}
+
+// Interrupted reports whether the plan has a run against the target named target
+// (Target.Name) that was stopped before it finished: the run a --resume continues.
+// Dry runs and runs against other targets do not count.
+func Interrupted(p *strategies.Plan, target string) (bool, error) {
+	root, err := RunRoot(p)
+	if err != nil {
+		return false, err
+	}
+	fp, err := Fingerprint(p)
+	if err != nil {
+		return false, err
+	}
+	return interrupted(runDir(root, fp, target)), nil
+}
+
+// interrupted reports whether dir holds a run's outcome log without a finished
+// checkpoint (a run stopped before its first checkpoint has none at all).
+func interrupted(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, FileOutcomes)); err != nil {
+		return false
+	}
+	var cp Checkpoint
+	return readJSON(filepath.Join(dir, FileCheckpoint), &cp) != nil || !cp.Finished
+}

@@ -141,6 +141,11 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		return nil, err
 	}
 	defer unlock()
+	var notes []string
+	if fresh && o.Resume && !o.DryRun {
+		notes = append(notes, fmt.Sprintf("nothing to resume (no row was recorded in %s): this run started from the beginning", dir))
+		log.Warn("nothing to resume; starting the run", "dir", dir)
+	}
 	if fresh {
 		for _, f := range []string{FileOutcomes, FileSent, FileCheckpoint, FileFailuresCSV, FileFailuresJSON, FileSummary, FileReport} {
 			_ = os.Remove(filepath.Join(dir, f))
@@ -170,7 +175,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	ru := &run{
 		plan: p, opts: o, tgt: tgt, dir: dir, log: log, state: st, started: started, runStarted: runStarted,
 		onlyFailed: o.OnlyFailed != "", dryRun: o.DryRun,
-		known: r.Known,
+		known: r.Known, notes: notes,
 	}
 	if err := ru.prepare(ctx); err != nil {
 		return nil, err
@@ -210,7 +215,6 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 // chooseDir picks the run directory: the plan's (to resume, or fresh), the dry-run one,
 // or the one --only-failed names. fresh means earlier records there are discarded.
 func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fresh bool, err error) {
-	name := fp + "-" + safeName(target)
 	switch {
 	case o.OnlyFailed != "":
 		dir = o.OnlyFailed
@@ -222,22 +226,22 @@ func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fr
 		}
 		return dir, false, nil
 	case o.DryRun:
-		return filepath.Join(root, name+dryRunSuffix), true, nil
+		return runDir(root, fp, target) + dryRunSuffix, true, nil
 	}
-	dir = filepath.Join(root, name)
+	dir = runDir(root, fp, target)
 	var cp Checkpoint
 	_, statErr := os.Stat(filepath.Join(dir, FileOutcomes))
 	exists := statErr == nil
-	if o.Resume {
-		if !exists {
-			return "", false, strategies.Errorf(strategies.CodeUsage, "nothing to resume: there is no run of this plan and source in %s; run without --resume", dir)
-		}
+	if o.Resume && exists {
 		return dir, false, nil
 	}
+	// --resume with no outcome log: the run was stopped before it recorded a row (or
+	// never started), so starting it is what continuing it means. Run says so.
 	if exists {
-		if err := readJSON(filepath.Join(dir, FileCheckpoint), &cp); err != nil || !cp.Finished {
+		if interrupted(dir) {
 			return "", false, strategies.Errorf(strategies.CodeUsage, "an interrupted run of this plan is in %s; continue it with --resume (or move that directory away to start over)", dir)
 		}
+		_ = readJSON(filepath.Join(dir, FileCheckpoint), &cp)
 		// A finished run is kept: moved aside under its finishing time (numbered when
 		// runs finish within the same second, as quick idempotent re-runs do).
 		archive := dir + "-" + cp.Updated.UTC().Format(archiveTimestamp)
