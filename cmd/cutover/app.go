@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +12,7 @@ import (
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
-	"github.com/cutover/cutover/strategies/authonly/middleware"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // exampleAppFlags are the options of `cutover example-app`.
@@ -90,7 +85,7 @@ func runExampleApp(ctx context.Context, a *app, f exampleAppFlags) error {
 	if !tbl.HasColumn() {
 		return exitError{exitFailure, fmt.Errorf("%s has no column %s yet; run the plan first (cutover run --plan %s)", tbl.Name, tbl.Column, f.plan)}
 	}
-	h, err := exampleHandler(ctx, exampleStore(tbl, p), issuer, f.discovery, f.clientID, secretColumns(p), a.log)
+	h, err := rehearse.ExampleApp(ctx, rehearse.ExampleStore(tbl, p), issuer, f.discovery, f.clientID, rehearse.SecretColumns(p), a.log)
 	if err != nil {
 		return exitError{exitFailure, err}
 	}
@@ -111,83 +106,4 @@ func runExampleApp(ctx context.Context, a *app, f exampleAppFlags) error {
 		_ = srv.Shutdown(sctx)
 		return nil
 	}
-}
-
-// exampleStore is the middleware's view of the plan's users table.
-func exampleStore(tbl *authonly.Table, p *strategies.Plan) *middleware.SQLStore {
-	email := p.Mapping.Email.Column
-	if email == "" {
-		email = "email"
-	}
-	return &middleware.SQLStore{DB: tbl.DB, Dialect: tbl.Dialect, Table: tbl.Name, Key: tbl.Key, IDColumn: tbl.Column, EmailColumn: email}
-}
-
-// exampleHandler is the example app: GET / public, GET /protected behind the middleware.
-func exampleHandler(ctx context.Context, store *middleware.SQLStore, issuer, discovery, clientID string, secret []string, log *slog.Logger) (http.Handler, error) {
-	m, err := middleware.New(ctx, middleware.Config[middleware.Row]{
-		Issuer: issuer, DiscoveryURL: discovery, ClientID: clientID, Store: store, Log: log,
-		GetOrCreate: func(ctx context.Context, id middleware.Identity) (middleware.Row, error) {
-			return createLocalUser(ctx, store, id)
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeAppJSON(w, map[string]any{"public": true, "message": "anyone can see this; GET /protected needs a bearer token"})
-	})
-	mux.Handle("GET /protected", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := middleware.UserFrom[middleware.Row](r.Context())
-		id, _ := middleware.IdentityFrom(r.Context())
-		writeAppJSON(w, exampleAnswer{Subject: id.Subject, User: withoutSecrets(u, secret)})
-	})))
-	return mux, nil
-}
-
-// secretColumns lists the columns the plan maps to password hashes and salts.
-func secretColumns(p *strategies.Plan) []string {
-	return []string{p.Mapping.PasswordHash.Column, p.Mapping.PasswordSalt.Column}
-}
-
-// withoutSecrets returns the row without the plan's password columns and any column whose
-// name says it holds a secret: an app answers with its user, never their password hash.
-func withoutSecrets(u middleware.Row, secret []string) middleware.Row {
-	out := make(middleware.Row, len(u))
-	for k, v := range u {
-		lk := strings.ToLower(k)
-		if slices.Contains(secret, k) || strings.Contains(lk, "password") || strings.Contains(lk, "secret") ||
-			strings.Contains(lk, "salt") || strings.Contains(lk, "hash") || strings.Contains(lk, "digest") || strings.Contains(lk, "token") {
-			continue
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// exampleAnswer is what GET /protected returns.
-type exampleAnswer struct {
-	Subject string         `json:"subject"`
-	User    middleware.Row `json:"user"`
-}
-
-// createLocalUser inserts a row holding only the verified email and the IdP id; tables
-// that need more (NOT NULL columns, keys without defaults) refuse, and the user gets 403.
-func createLocalUser(ctx context.Context, s *middleware.SQLStore, id middleware.Identity) (middleware.Row, error) {
-	if id.Email == "" || !id.EmailVerified {
-		return nil, fmt.Errorf("%w: no verified email to create one with", middleware.ErrNoAccount)
-	}
-	if err := s.Insert(ctx, []string{s.EmailColumn, s.IDColumn}, []any{id.Email, id.Subject}); err != nil {
-		return nil, fmt.Errorf("%w: the users table refused a new row (%v)", middleware.ErrNoAccount, err)
-	}
-	u, err := s.FindBySubject(ctx, id.Subject)
-	if errors.Is(err, middleware.ErrNotFound) {
-		return nil, fmt.Errorf("%w: the new row cannot be read back", middleware.ErrNoAccount)
-	}
-	return u, err
-}
-
-func writeAppJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }

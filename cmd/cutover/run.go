@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
-	"github.com/cutover/cutover/strategies/idp"
 )
 
 // runFlags are the options of `cutover run`.
@@ -110,12 +108,17 @@ func reportExit(rep *strategies.Report) error {
 // printReport writes the report as JSON (one object) or as the Markdown summary.
 func printReport(w io.Writer, rep *strategies.Report, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(w, rep)
 	}
 	_, err := io.WriteString(w, bulk.Summary(rep))
 	return err
+}
+
+// writeJSON writes v as one indented JSON object: every --json output.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // progressPrinter prints one line at most every interval: rows done, rate, ETA.
@@ -169,38 +172,18 @@ func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.T
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
 		}
-		return startMockTarget(p.Target.Profile, filepath.Join(dir, "users.db"), dir, a)
+		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, a.log)
+		return tgt, err
 	}
-}
-
-// startMockTarget starts the bundled mock IdP on a loopback port and returns it as a
-// target. dbPath "" keeps the users in memory.
-func startMockTarget(profile, dbPath, keyDir string, a *app) (*bulk.Target, error) {
-	if profile == "" {
-		profile = strategies.ProfileAuthgear
-	}
-	s, err := mockidp.New(mockidp.Config{Profile: profile, DBPath: dbPath, AdminKeyDir: keyDir})
-	if err != nil {
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	if err := s.Start(ln); err != nil {
-		s.Close()
-		return nil, err
-	}
-	info := s.Config()
-	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey, Log: a.log})
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: profile, Name: "mockidp-" + profile, URL: info.Issuer,
-		Close: s.Close}, nil
 }
 
 // errNoPlan is returned by undo when neither --plan nor run.json names the plan.
 var errNoPlan = errors.New("the run directory does not name its plan; give --plan")
+
+// runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
+// lazy migration is a service plus a final sweep; it says which commands do the work.
+func runLazyPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
+	return exitError{exitUsage, fmt.Errorf(`%s: a lazy plan is not run in one go: start 'cutover bridge --plan %[1]s' and point the IdP at it, `+
+		`watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); `+
+		`'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')`, p.File)}
+}

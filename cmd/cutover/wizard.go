@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,14 +21,13 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
-	"github.com/cutover/cutover/strategies/lazy"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/preflight"
+	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/sources"
 	"github.com/cutover/cutover/strategies/sources/demo"
 	"github.com/cutover/cutover/wizard"
@@ -533,17 +530,36 @@ type wizardRunner struct {
 
 // Run implements strategies.Runner.
 func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
-	switch p.Strategy {
-	case strategies.StrategyLazy:
+	if p.Strategy == strategies.StrategyLazy {
 		return w.runLazy(ctx, p, o)
-	case strategies.StrategyAuthOnly:
-		o.Resume = o.Resume || interrupted(authonly.ImportPlan(p))
-		r := &authonly.Runner{OpenTarget: targetOpener(w.quietApp()), Log: w.log}
-		return r.Run(ctx, p, o)
 	}
-	o.Resume = o.Resume || interrupted(p)
-	r := &bulk.Runner{OpenTarget: targetOpener(w.quietApp()), Log: w.log}
-	return r.Run(ctx, p, o)
+	// Open the target first: whether there is a run to continue depends on it (a run
+	// stopped against one profile of the mock is not this profile's).
+	tgt, err := targetOpener(w.quietApp())(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if tgt.Close != nil {
+		defer tgt.Close()
+	}
+	open := func(context.Context, *strategies.Plan) (*bulk.Target, error) {
+		t := *tgt
+		t.Close = nil // closed here, whether or not the runner got as far as opening it
+		return &t, nil
+	}
+	imported := p
+	if p.Strategy == strategies.StrategyAuthOnly {
+		imported = authonly.ImportPlan(p)
+	}
+	if !o.Resume {
+		if o.Resume, err = bulk.Interrupted(imported, tgt.Name); err != nil {
+			return nil, err
+		}
+	}
+	if p.Strategy == strategies.StrategyAuthOnly {
+		return (&authonly.Runner{OpenTarget: open, Log: w.log}).Run(ctx, p, o)
+	}
+	return (&bulk.Runner{OpenTarget: open, Log: w.log}).Run(ctx, p, o)
 }
 
 // quietApp is the app with the wizard's logger, for helpers that log through app.
@@ -553,123 +569,23 @@ func (w *wizardRunner) quietApp() *app {
 	return &c
 }
 
-// interrupted reports whether the plan has a run that was stopped before it finished
-// (Ctrl+C in the wizard), which the next run then continues.
-func interrupted(p *strategies.Plan) bool {
-	root, err := bulk.RunRoot(p)
-	if err != nil {
-		return false
-	}
-	fp, err := bulk.Fingerprint(p)
-	if err != nil {
-		return false
-	}
-	dirs, _ := filepath.Glob(filepath.Join(root, fp+"-*"))
-	for _, d := range dirs {
-		if strings.HasSuffix(d, "-dry-run") {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, bulk.FileOutcomes)); err != nil {
-			continue
-		}
-		var cp bulk.Checkpoint
-		data, err := os.ReadFile(filepath.Join(d, bulk.FileCheckpoint))
-		if err != nil || json.Unmarshal(data, &cp) != nil || !cp.Finished {
-			return true
-		}
-	}
-	return false
-}
-
 // runLazy runs a lazy plan. A lazy migration is a service, not a run: against a real
 // target the wizard's part ends with the plan saved and the commands to start. Against
-// the in-process mock IdP it rehearses the whole of it: the bridge and the mock IdP
-// (its hook pointed at the bridge) start, every user of the known-passwords file signs
-// in through them, then a sweep imports everyone else.
+// the in-process mock IdP it rehearses the whole of it with the engine 'cutover
+// rehearse' uses: a temporary store and run records and an in-memory IdP, so that a
+// rehearsal leaves nothing 'cutover status' or 'cutover sweep' would count later.
 func (w *wizardRunner) runLazy(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
 	if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
 		return &strategies.Report{Strategy: strategies.StrategyLazy}, nil
 	}
-	var creds [][2]string
-	if known := findKnownPasswords(p); known != "" {
-		var err error
-		if creds, err = readKnownPasswords(known); err != nil {
-			return nil, err
-		}
-	}
-	root, err := bulk.RunRoot(p)
+	rp := rehearsalPlan(p)
+	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Open: rehearsalTarget(rp, w.log), Log: w.log, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}
-	mockDir := filepath.Join(filepath.Dir(root), "mockidp")
-	if err := os.MkdirAll(mockDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
-	}
-	// The bridge speaks the mock IdP's form protocol with a secret made up for the
-	// occasion; the plan's own dialect runs on the same core.
-	rp := *p
-	rp.Lazy.Dialect = strategies.DialectAuthproject
-	rp.Lazy.TLSCert, rp.Lazy.TLSKey = "", ""
-	secret := rand.Text()
-	b, err := lazy.New(ctx, lazy.Config{Plan: &rp, Secret: secret, Log: w.log})
-	if err != nil {
-		return nil, err
-	}
-	defer b.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("start the bridge: %w", err)
-	}
-	bctx, stopBridge := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- b.Serve(bctx, ln) }()
-	defer func() { stopBridge(); <-served }()
-
-	profile := cmpOrDefault(p.Target.Profile, strategies.ProfileAuthgear)
-	srv, err := mockidp.New(mockidp.Config{Profile: profile, Logger: w.log,
-		DBPath: filepath.Join(mockDir, "users.db"), AdminKeyDir: mockDir,
-		LazyHook: mockidp.LazyHook{URL: "http://" + ln.Addr().String() + lazy.PathVerify, Secret: secret, Timeout: 30 * time.Second}})
-	if err != nil {
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	if err := srv.Start(mln); err != nil {
-		srv.Close()
-		return nil, err
-	}
-	defer srv.Close()
-	info := srv.Config()
-
-	if o.Progress != nil {
-		o.Progress(strategies.Progress{Phase: "sign-ins through the bridge", Total: int64(len(creds))})
-	}
-	ins, err := lazySignIns(ctx, b, info.Issuer, creds)
-	if err != nil {
-		return nil, err
-	}
-	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey, Log: w.log})
-	if err != nil {
-		return nil, err
-	}
-	tgt := &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: profile, Name: "mockidp-" + profile, URL: info.Issuer}
-	r := &bulk.Runner{Log: w.log, OpenTarget: func(context.Context, *strategies.Plan) (*bulk.Target, error) { return tgt, nil }}
-	o.Resume = false
-	rep, err := lazy.Sweep(ctx, &rp, b.Store(), r, o)
-	if err != nil {
-		return rep, err
-	}
-	ok := 0
-	for _, s := range ins {
-		if s.OK {
-			ok++
-		}
-	}
-	note := fmt.Sprintf("rehearsed: %d of %d known users signed in through the bridge (moved lazily); the sweep imported the others", ok, len(ins))
-	if len(ins) == 0 {
+	rep := res.Report
+	note := fmt.Sprintf("rehearsed: %d of %d known users signed in through the bridge (moved lazily); the sweep imported the others", res.SignedIn(), len(res.SignIns))
+	if len(res.SignIns) == 0 {
 		note = "rehearsed: no known-passwords.csv beside the plan or source, so nobody signed in through the bridge; the sweep imported everyone"
 	}
 	rep.NextSteps = append([]string{note}, rep.NextSteps...)

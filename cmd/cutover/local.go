@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/cutover/cutover/mockidp"
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/rehearse"
+)
+
+// startLocal starts the bundled mock IdP on a loopback port and returns it with a
+// target importing into it; closing the target stops the IdP.
+func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *bulk.Target, error) {
+	l, err := mockidp.StartLocal(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := idp.New(idp.Config{BaseURL: l.Info.Issuer, Project: l.Info.Project, KeyID: l.Info.KeyID, Key: l.Info.AdminKey, Log: log})
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	return l, &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: l.Info.Profile, Name: "mockidp-" + l.Info.Profile,
+		URL: l.Info.Issuer, Close: l.Close}, nil
+}
+
+// rehearsalPlan is the plan aimed at the in-process mock IdP with the plan's profile; an
+// authgear target rehearses with the authgear profile, which takes what Authgear takes.
+func rehearsalPlan(p *strategies.Plan) *strategies.Plan {
+	profile := p.Target.Profile
+	if p.Target.Kind != strategies.TargetMockIDP || profile == "" {
+		profile = strategies.ProfileAuthgear
+	}
+	rp := *p
+	rp.Target = strategies.Target{Kind: strategies.TargetMockIDP, Profile: profile}
+	return &rp
+}
+
+// rehearsalTarget hands the rehearsal engine a fresh in-memory mock IdP: its import API,
+// its password grant and its one-time codes; for a lazy plan its hook calls the bridge.
+func rehearsalTarget(p *strategies.Plan, log *slog.Logger) func(context.Context, *rehearse.Hook) (*rehearse.Target, error) {
+	return func(_ context.Context, hook *rehearse.Hook) (*rehearse.Target, error) {
+		cfg := mockidp.Config{Profile: p.Target.Profile, Logger: log}
+		if hook != nil {
+			cfg.LazyHook = mockidp.LazyHook{URL: hook.URL, Secret: hook.Secret, Timeout: 30 * time.Second}
+		}
+		l, tgt, err := startLocal(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return &rehearse.Target{Bulk: tgt, SignIn: l, Codes: l, Issuer: l.Info.Issuer, ClientID: mockidp.ClientID,
+			Name: "the mock IdP", Close: l.Close}, nil
+	}
+}
+
+// quietLog logs warnings only: the services a rehearsal starts log every request.
+func quietLog(a *app) *slog.Logger {
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,102 @@
+package rehearse
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"path/filepath"
+
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/lazy"
+)
+
+// rehearseLazy rehearses a lazy plan: the bridge starts, the target is opened with its
+// hook pointed at the bridge, every known user signs in through them (migrating on the
+// first sign-in, then once more on the target's own), and a sweep imports everyone else
+// into the same target; the report accounts for all.
+//
+// The bridge records verifications in a temporary store, never the plan's lazy.store: a
+// rehearsal must leave nothing that 'cutover status' or 'cutover sweep' would later count
+// as migrated.
+func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
+	rp := &rh.plan
+	rp.Lazy.Store = filepath.Join(rh.tmp, "lazy.db")
+	rp.Lazy.TLSCert, rp.Lazy.TLSKey = "", ""
+	var notes []string
+	if d := rh.cfg.Plan.Lazy.Dialect; d != "" && d != strategies.DialectAuthproject {
+		notes = append(notes, fmt.Sprintf("The target calls the bridge with the authproject form protocol; the plan's %s dialect runs on the same core.", d))
+	}
+	rp.Lazy.Dialect = strategies.DialectAuthproject
+	// A secret made up for the occasion: the plan's may be an unset ${VAR}.
+	secret := rand.Text()
+	b, err := lazy.New(ctx, lazy.Config{Plan: rp, Secret: secret, Log: rh.cfg.ServiceLog})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("rehearse: start the bridge: %w", err)
+	}
+	bctx, stopBridge := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(bctx, ln) }()
+	defer func() { stopBridge(); <-served }()
+
+	t, open, err := rh.open(ctx, &Hook{URL: "http://" + ln.Addr().String() + lazy.PathVerify, Secret: secret})
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	if rh.cfg.Progress != nil {
+		rh.cfg.Progress(strategies.Progress{Phase: "sign-ins through the bridge", Total: int64(len(rh.creds))})
+	}
+	ins := signInAll(rh.creds, func(email, password string) SignIn {
+		return lazySignIn(ctx, b, t.SignIn, email, password)
+	})
+	r := &bulk.Runner{Log: rh.cfg.Log, OpenTarget: open}
+	rep, err := lazy.Sweep(ctx, rp, b.Store(), r, strategies.RunOptions{Progress: rh.cfg.Progress})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Report: rep, Profile: t.Bulk.Profile, SignIns: ins, Notes: notes,
+		Headline: fmt.Sprintf("Lazy rehearsal: %d known users signed in through the bridge, then a sweep imported the rest.\n\nRehearsal against %s (profile %s)",
+			len(rh.creds), t.Name, t.Bulk.Profile),
+		SignInsTitle: title(fmt.Sprintf("Sign-ins with old passwords (%s)", rh.known), ins, "worked")}, nil
+}
+
+// lazySignIn signs one known user in at the target (whose hook asks the bridge), then a
+// second time, which must work without the bridge. A refusal is explained from what
+// the legacy source holds: the target only says no.
+func lazySignIn(ctx context.Context, b *lazy.Bridge, si strategies.SignIner, email, password string) SignIn {
+	res := SignIn{Email: email}
+	r, err := si.SignIn(ctx, email, password)
+	if err != nil {
+		res.Reason = "sign-in could not be attempted: " + err.Error()
+		return res
+	}
+	if !r.OK {
+		u, lerr := b.Lookup(ctx, email)
+		switch {
+		case lerr != nil:
+			res.Reason = "sign-in refused; the legacy source cannot be asked: " + lerr.Error()
+		case u == nil:
+			res.Reason = "sign-in refused: not in the source, disabled, or without a usable password hash"
+		default:
+			res.Reason = "sign-in refused: " + r.Reason + " (the legacy hash does not match this password)"
+		}
+		return res
+	}
+	// The target now has the user: a second sign-in must work on its own.
+	if r, err := si.SignIn(ctx, email, password); err != nil || !r.OK {
+		res.Reason = "the second sign-in (the target on its own) failed: " + r.Reason
+		if err != nil {
+			res.Reason += err.Error()
+		}
+		return res
+	}
+	res.OK = true
+	return res
+}
