@@ -299,21 +299,17 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 		return err
 	}
 	s := p.Source
-	if err := oneOf(bad, "source.kind", s.Kind, SourcePostgres, SourceMySQL, SourceSQLite, SourceCSV, SourceJSON, SourceNDJSON, SourceAuth0, SourceFirebase); err != nil {
+	if err := oneOf(bad, "source.kind", s.Kind, sourceKindNames()...); err != nil {
 		return err
 	}
-	switch s.Kind {
-	case SourcePostgres, SourceMySQL:
-		if s.DSN == "" {
-			return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
-		}
-	default:
-		if s.Path == "" {
-			return bad("source.path", "missing; a %s source needs the file's path", s.Kind)
-		}
+	kind, _ := SourceKindOf(s.Kind)
+	switch {
+	case kind.DSN && s.DSN == "":
+		return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
+	case !kind.DSN && s.Path == "":
+		return bad("source.path", "missing; a %s source needs the file's path", s.Kind)
 	}
-	switch s.Kind {
-	case SourcePostgres, SourceMySQL, SourceSQLite:
+	if kind.Database {
 		if s.Table == "" && s.Query == "" {
 			return bad("source.table", "missing; name the users table (or give source.query)")
 		}

@@ -158,15 +158,11 @@ func sourceKey(p *strategies.Plan) string {
 	return strings.Join([]string{s.Kind, s.DSN, s.Path, s.Table, s.Query}, "\x00")
 }
 
-func isDatabase(kind string) bool {
-	return kind == strategies.SourcePostgres || kind == strategies.SourceMySQL || kind == strategies.SourceSQLite
-}
-
 // applies reports whether a step is shown for the answers so far.
 func (s *state) applies(id stepID) bool {
 	switch id {
 	case stepTable:
-		return isDatabase(s.plan.Source.Kind)
+		return strategies.IsDatabase(s.plan.Source.Kind)
 	case stepPasswordDetail:
 		return s.pwKind != pwAuto
 	}
@@ -207,12 +203,12 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 	p := s.plan
 	switch id {
 	case stepSourceKind:
-		if isDatabase(p.Source.Kind) && p.Source.Kind != strategies.SourceSQLite {
+		if strategies.IsDatabase(p.Source.Kind) && p.Source.Kind != strategies.SourceSQLite {
 			p.Source.Path = ""
 		} else {
 			p.Source.DSN = ""
 		}
-		if !isDatabase(p.Source.Kind) {
+		if !strategies.IsDatabase(p.Source.Kind) {
 			p.Source.Table, p.Source.Query = "", ""
 		}
 	case stepConnection:
@@ -228,7 +224,7 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 		}
 		s.probe = &r
 		s.probeInfo = probeSummary(p, r)
-		if !isDatabase(p.Source.Kind) {
+		if !strategies.IsDatabase(p.Source.Kind) {
 			if err := s.suggest(ctx); err != nil {
 				return s.probeInfo, err
 			}
@@ -382,7 +378,7 @@ func isRef(v string) bool {
 }
 
 func probeSummary(p *strategies.Plan, r ProbeResult) string {
-	if isDatabase(p.Source.Kind) {
+	if strategies.IsDatabase(p.Source.Kind) {
 		v := r.Version
 		if v == "" {
 			v = p.Source.Kind

@@ -106,21 +106,16 @@ func (s *state) strategyField() huh.Field {
 }
 
 func (s *state) sourceKindField() huh.Field {
-	return s.choice(huh.NewSelect[string](), "Where are the legacy users?", &s.plan.Source.Kind,
-		huh.NewOption("SQLite database file", strategies.SourceSQLite),
-		huh.NewOption("PostgreSQL", strategies.SourcePostgres),
-		huh.NewOption("MySQL / MariaDB", strategies.SourceMySQL),
-		huh.NewOption("CSV file", strategies.SourceCSV),
-		huh.NewOption("JSON file (array of users)", strategies.SourceJSON),
-		huh.NewOption("NDJSON file (one user per line)", strategies.SourceNDJSON),
-		huh.NewOption("Auth0 export", strategies.SourceAuth0),
-		huh.NewOption("Firebase export", strategies.SourceFirebase),
-	)
+	var opts []huh.Option[string]
+	for _, k := range strategies.SourceKinds() {
+		opts = append(opts, huh.NewOption(k.Title, k.Name))
+	}
+	return s.choice(huh.NewSelect[string](), "Where are the legacy users?", &s.plan.Source.Kind, opts...)
 }
 
 func (s *state) connectionFields() []huh.Field {
 	src := &s.plan.Source
-	if src.Kind == strategies.SourcePostgres || src.Kind == strategies.SourceMySQL {
+	if k, _ := strategies.SourceKindOf(src.Kind); k.DSN {
 		example := "postgres://migrator:PASSWORD@db.internal:5432/app"
 		if src.Kind == strategies.SourceMySQL {
 			example = "migrator:PASSWORD@tcp(db.internal:3306)/app"
@@ -340,7 +335,7 @@ func (s *state) optionFields() []huh.Field {
 			s.text(huh.NewInput().Placeholder("1000").Validate(optionalInt("authonly.batch_size")),
 				"Rows per write-back transaction", &s.batchSize),
 		}
-		if !isDatabase(p.Source.Kind) {
+		if !strategies.IsDatabase(p.Source.Kind) {
 			fields = append(fields, s.text(huh.NewInput().Description("file sources: where legacy id -> IdP id is written"),
 				"Mapping file", &p.AuthOnly.MappingFile))
 		}

@@ -77,12 +77,11 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	switch p.Strategy {
-	case strategies.StrategyLazy:
-		return runLazyPlan(ctx, a, p, f)
-	case strategies.StrategyAuthOnly:
-		return runAuthOnlyPlan(ctx, a, p, f)
-	}
+	return strategyKinds[p.Strategy].run(ctx, a, p, f)
+}
+
+// runBulkPlan is what 'cutover run' does with a bulk plan: import, and report.
+func runBulkPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
 	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
 	rep, err := r.Run(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,

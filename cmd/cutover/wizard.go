@@ -149,7 +149,8 @@ func probeSource(ctx context.Context, p *strategies.Plan) (wizard.ProbeResult, e
 		}
 		r.Version = s.Version
 		if r.Version != "" && r.Version[0] >= '0' && r.Version[0] <= '9' {
-			r.Version = kindName(p.Source.Kind) + " " + r.Version // "3.46.0" says little alone
+			k, _ := strategies.SourceKindOf(p.Source.Kind)
+			r.Version = k.Server + " " + r.Version // "3.46.0" says little alone
 		}
 		for _, t := range s.Tables {
 			ti := wizard.TableInfo{Name: t.Name, Rows: t.EstimatedRows}
@@ -159,7 +160,7 @@ func probeSource(ctx context.Context, p *strategies.Plan) (wizard.ProbeResult, e
 			r.Tables = append(r.Tables, ti)
 		}
 	}
-	if c, ok := src.(sources.Counter); ok && !isDB(p.Source.Kind) {
+	if c, ok := src.(sources.Counter); ok && !strategies.IsDatabase(p.Source.Kind) {
 		if n, _, err := c.Count(ctx); err == nil {
 			r.Rows = n
 		}
@@ -209,23 +210,6 @@ func suggestMapping(ctx context.Context, p *strategies.Plan) (strategies.Mapping
 		slices.Sort(cols)
 	}
 	return m, cols, nil
-}
-
-// kindName names a database server in the connection test's answer.
-func kindName(kind string) string {
-	switch kind {
-	case strategies.SourceSQLite:
-		return "SQLite"
-	case strategies.SourcePostgres:
-		return "PostgreSQL"
-	case strategies.SourceMySQL:
-		return "MySQL"
-	}
-	return kind
-}
-
-func isDB(kind string) bool {
-	return kind == strategies.SourcePostgres || kind == strategies.SourceMySQL || kind == strategies.SourceSQLite
 }
 
 // Demo data: where a fresh checkout's defaults live. The directory is relative to the
@@ -530,7 +514,8 @@ type wizardRunner struct {
 
 // Run implements strategies.Runner.
 func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
-	if p.Strategy == strategies.StrategyLazy {
+	k := strategyKinds[p.Strategy]
+	if k.runner == nil {
 		return w.runLazy(ctx, p, o)
 	}
 	// Open the target first: whether there is a run to continue depends on it (a run
@@ -547,19 +532,12 @@ func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies
 		t.Close = nil // closed here, whether or not the runner got as far as opening it
 		return &t, nil
 	}
-	imported := p
-	if p.Strategy == strategies.StrategyAuthOnly {
-		imported = authonly.ImportPlan(p)
-	}
 	if !o.Resume {
-		if o.Resume, err = bulk.Interrupted(imported, tgt.Name); err != nil {
+		if o.Resume, err = bulk.Interrupted(k.imported(p), tgt.Name); err != nil {
 			return nil, err
 		}
 	}
-	if p.Strategy == strategies.StrategyAuthOnly {
-		return (&authonly.Runner{OpenTarget: open, Log: w.log}).Run(ctx, p, o)
-	}
-	return (&bulk.Runner{OpenTarget: open, Log: w.log}).Run(ctx, p, o)
+	return k.runner(open, w.log).Run(ctx, p, o)
 }
 
 // quietApp is the app with the wizard's logger, for helpers that log through app.

@@ -85,7 +85,7 @@ func (r *Runner) Execute(ctx context.Context, p *strategies.Plan, o strategies.R
 		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "mapping.legacy_id",
 			Message: "missing; authonly writes each user's IdP id back keyed by the legacy id: map legacy_id to the users table's primary key"}
 	}
-	toFile := r.MappingFile != "" || !isDatabase(p.Source.Kind)
+	toFile := r.MappingFile != "" || !strategies.IsDatabase(p.Source.Kind)
 	var tbl *Table
 	if !toFile {
 		var err error
@@ -147,10 +147,6 @@ func (r *Runner) Execute(ctx context.Context, p *strategies.Plan, o strategies.R
 	}
 	log.Info("authonly write-back", "into", wb.Into, "rows", wb.Rows, "updated", wb.Updated, "unchanged", wb.Unchanged, "dry_run", o.DryRun)
 	return res, nil
-}
-
-func isDatabase(kind string) bool {
-	return kind == strategies.SourcePostgres || kind == strategies.SourceMySQL || kind == strategies.SourceSQLite
 }
 
 func (r *Runner) mappingPath(p *strategies.Plan) (string, error) {

@@ -4,8 +4,8 @@
 //
 // Open builds a Source from a plan. Beyond Read, a source may offer optional
 // capabilities, each a small interface callers test for with a type assertion:
-// Counter, Describer, Sampler, Finder and HashConfiger. Implementations lists which
-// source kinds offer which.
+// Counter, Describer, Sampler, Finder and HashConfiger; the var _ guards below say
+// which reader offers which.
 package sources
 
 import (
@@ -94,19 +94,6 @@ type Column struct {
 	PrimaryKey bool
 }
 
-// Implementations lists, per source kind, the optional capabilities it offers. It is
-// the one place to read; the var _ guards below keep it honest.
-var Implementations = map[string][]string{
-	strategies.SourcePostgres: {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceMySQL:    {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceSQLite:   {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceCSV:      {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceJSON:     {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceNDJSON:   {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceAuth0:    {"Counter", "Describer", "Sampler", "Finder"},
-	strategies.SourceFirebase: {"Counter", "Describer", "Sampler", "Finder", "HashConfiger"},
-}
-
 var (
 	_ Counter   = (*sqlSource)(nil)
 	_ Describer = (*sqlSource)(nil)
@@ -132,26 +119,11 @@ var (
 // how to fix the plan: a wrong DSN, a missing file, a table that is not there (with
 // the tables that are).
 func Open(ctx context.Context, p *strategies.Plan) (Source, error) {
-	s := p.Source
-	switch s.Kind {
-	case strategies.SourcePostgres, strategies.SourceMySQL, strategies.SourceSQLite:
-		return openSQL(ctx, p)
-	case strategies.SourceCSV:
-		path, err := sourcePath(p)
-		if err != nil {
-			return nil, err
-		}
-		return openCSV(path, s.Delimiter)
-	case strategies.SourceJSON, strategies.SourceNDJSON, strategies.SourceAuth0, strategies.SourceFirebase:
-		path, err := sourcePath(p)
-		if err != nil {
-			return nil, err
-		}
-		return openJSON(p, s.Kind, path)
-	case "":
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "source.kind", Message: "missing; say what the legacy users are in (postgres, mysql, sqlite, csv, json, ndjson, auth0, firebase)"}
+	kind, ok := strategies.SourceKindOf(p.Source.Kind)
+	if !ok {
+		return nil, unknownKind(p)
 	}
-	return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "source.kind", Message: fmt.Sprintf("%q is not a source this cutover can read", s.Kind)}
+	return readers[kind.Reader](ctx, p, kind)
 }
 
 // sourcePath resolves source.path and checks that it is a readable regular file.
