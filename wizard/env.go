@@ -36,44 +36,19 @@ type Env struct {
 	Setenv func(key, value string) error
 }
 
-// ProbeResult is what a successful connection test found.
-type ProbeResult struct {
-	Version string      // server version ("PostgreSQL 15.4") or file kind ("CSV file")
-	Rows    int64       // file sources: records in the file; -1 when unknown
-	Tables  []TableInfo // database sources: the tables that look like users tables first
-}
-
-// TableInfo is one table of a database source.
-type TableInfo struct {
-	Name    string
-	Rows    int64 // estimate; -1 when unknown
-	Columns []string
-}
-
-// PreviewResult is the preview step's content: mapped rows, validation and preflight.
-type PreviewResult struct {
-	Columns        []string   // canonical field names, in display order
-	Rows           [][]string // the first mapped rows; hashes already truncated by the engine
-	Total          int64      // rows read for the summary; -1 when unknown
-	Invalid        map[string]int
-	Examples       []InvalidExample
-	Formats        []FormatCount
-	Recommendation string // the preflight's recommended strategy and why
-}
-
-// InvalidExample is one invalid row shown as an example of its reason.
-type InvalidExample struct {
-	Row    int
-	Reason string
-	Detail string
-}
-
-// FormatCount is one bar of the password-format histogram.
-type FormatCount struct {
-	Format     string
-	Count      int
-	Importable bool // the target can import hashes of this format as they are
-}
+// The engine's answers the wizard draws; the engine defines them.
+type (
+	// ProbeResult is what a successful connection test found.
+	ProbeResult = strategies.SourceProbe
+	// TableInfo is one table of a database source.
+	TableInfo = strategies.TableInfo
+	// PreviewResult is the preview step's content: mapped rows, validation and preflight.
+	PreviewResult = strategies.Preview
+	// InvalidExample is one invalid row shown as an example of its reason.
+	InvalidExample = strategies.InvalidExample
+	// FormatCount is one bar of the password-format histogram.
+	FormatCount = strategies.FormatCount
+)
 
 // errUnavailable says a capability has not been wired into this build.
 func errUnavailable(what string) error {

@@ -2,19 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/term"
@@ -22,9 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
-	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/preflight"
 	"github.com/cutover/cutover/strategies/rehearse"
@@ -123,93 +112,15 @@ func isTerminal(v any) bool {
 // full-screen wizard passes a discarding logger, since lines on stderr would tear its screen.
 func engineEnv(a *app, log *slog.Logger) wizard.Env {
 	return wizard.Env{
-		Probe:       probeSource,
-		Suggest:     suggestMapping,
-		Preview:     previewSource,
-		CheckTarget: checkTarget,
+		Probe:       sources.Probe,
+		Suggest:     mapping.SuggestFor,
+		Preview:     preflight.Preview,
+		CheckTarget: preflight.CheckTarget,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    strategies.SavePlan,
 		DemoPlan:    demoPlan,
 		DemoNote:    fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
-}
-
-// probeSource opens the plan's source and describes it: the live "test connection".
-func probeSource(ctx context.Context, p *strategies.Plan) (wizard.ProbeResult, error) {
-	src, err := sources.Open(ctx, p)
-	if err != nil {
-		return wizard.ProbeResult{}, err
-	}
-	defer src.Close()
-	r := wizard.ProbeResult{Rows: -1}
-	if d, ok := src.(sources.Describer); ok {
-		s, err := d.Describe(ctx)
-		if err != nil {
-			return r, err
-		}
-		r.Version = s.Version
-		if r.Version != "" && r.Version[0] >= '0' && r.Version[0] <= '9' {
-			k, _ := strategies.SourceKindOf(p.Source.Kind)
-			r.Version = k.Server + " " + r.Version // "3.46.0" says little alone
-		}
-		for _, t := range s.Tables {
-			ti := wizard.TableInfo{Name: t.Name, Rows: t.EstimatedRows}
-			for _, c := range t.Columns {
-				ti.Columns = append(ti.Columns, c.Name)
-			}
-			r.Tables = append(r.Tables, ti)
-		}
-	}
-	if c, ok := src.(sources.Counter); ok && !strategies.IsDatabase(p.Source.Kind) {
-		if n, _, err := c.Count(ctx); err == nil {
-			r.Rows = n
-		}
-	}
-	return r, nil
-}
-
-// suggestMapping proposes a mapping from the source's columns and first records.
-func suggestMapping(ctx context.Context, p *strategies.Plan) (strategies.Mapping, []string, error) {
-	src, err := sources.Open(ctx, p)
-	if err != nil {
-		return strategies.Mapping{}, nil, err
-	}
-	defer src.Close()
-	var cols []string
-	if d, ok := src.(sources.Describer); ok {
-		if s, err := d.Describe(ctx); err == nil {
-			for _, t := range s.Tables {
-				if len(s.Tables) == 1 || t.Name == p.Source.Table {
-					for _, c := range t.Columns {
-						cols = append(cols, c.Name)
-					}
-				}
-			}
-		}
-	}
-	var samples []sources.Record
-	if sm, ok := src.(sources.Sampler); ok {
-		if samples, err = sm.Sample(ctx, 20); err != nil {
-			return strategies.Mapping{}, nil, fmt.Errorf("read the first records: %w", err)
-		}
-	}
-	if len(cols) == 0 && len(samples) == 0 {
-		return strategies.Mapping{}, nil, errors.New("the source has no columns or records to map")
-	}
-	m := mapping.Suggest(cols, samples)
-	if len(cols) == 0 {
-		seen := map[string]bool{}
-		for _, r := range samples {
-			for k := range r.Fields {
-				if !seen[k] {
-					seen[k] = true
-					cols = append(cols, k)
-				}
-			}
-		}
-		slices.Sort(cols)
-	}
-	return m, cols, nil
 }
 
 // Demo data: where a fresh checkout's defaults live. The directory is relative to the
@@ -236,272 +147,6 @@ func demoPlan() (*strategies.Plan, error) {
 	// failures; the preview shows the trade-off and the lazy alternative.
 	p.Bulk.UnsupportedHash = strategies.UnsupportedWithoutPassword
 	return p, nil
-}
-
-// previewColumns are the canonical fields the preview table shows, when mapped, in order.
-func previewColumns() []string {
-	return []string{"legacy_id", "email", "phone_number", "preferred_username", "name", "disabled"}
-}
-
-// hashShown is how much of a password hash the preview shows: enough to recognise the
-// scheme ($2b$12$…, pbkdf2_sha256$…), never enough to be the hash.
-const hashShown = 12
-
-// previewSource maps and validates the first n records for the preview table, then runs
-// the preflight over the whole source for the validation summary, the password-format
-// histogram and the recommended strategy.
-func previewSource(ctx context.Context, p *strategies.Plan, n int, progress func(strategies.Progress)) (wizard.PreviewResult, error) {
-	var res wizard.PreviewResult
-	if p.Strategy == strategies.StrategyAuthOnly {
-		p = authonly.ImportPlan(p) // preview what the run imports: no password fields
-	}
-	m, err := mapping.New(p, mapping.Options{})
-	if err != nil {
-		return res, err
-	}
-	cols := []string{"row"}
-	for _, c := range previewColumns() {
-		if !mappedField(p, c) {
-			continue
-		}
-		cols = append(cols, c)
-	}
-	if !p.Mapping.PasswordHash.IsZero() {
-		cols = append(cols, "format", "hash")
-	}
-	cols = append(cols, "problem")
-	res.Columns = cols
-
-	src, err := sources.Open(ctx, p)
-	if err != nil {
-		return res, err
-	}
-	errEnough := errors.New("enough rows")
-	err = src.Read(ctx, "", func(rec sources.Record) error {
-		row := make([]string, 0, len(cols))
-		var u *strategies.User
-		var problems []*strategies.Error
-		if rec.Err != nil {
-			u = &strategies.User{Row: rec.Row}
-			problems = []*strategies.Error{asStrategiesError(rec.Err)}
-		} else {
-			u, problems = m.Map(rec)
-		}
-		for _, c := range cols {
-			row = append(row, previewCell(c, u, rec, problems))
-		}
-		res.Rows = append(res.Rows, row)
-		if len(res.Rows) >= n {
-			return errEnough
-		}
-		return nil
-	})
-	src.Close()
-	if err != nil && !errors.Is(err, errEnough) {
-		return res, err
-	}
-
-	rep, err := preflight.Run(ctx, p, preflight.Options{Examples: 1, Progress: progress, ProgressEvery: 250 * time.Millisecond})
-	if err != nil {
-		return res, err
-	}
-	res.Total = rep.Rows
-	res.Invalid = map[string]int{}
-	for k, v := range rep.Invalid {
-		res.Invalid[k] = int(v)
-	}
-	for _, k := range slices.Sorted(maps.Keys(rep.Examples)) {
-		for _, e := range rep.Examples[k] {
-			res.Examples = append(res.Examples, wizard.InvalidExample{Row: e.Row, Reason: k, Detail: e.Message})
-		}
-	}
-	for name, f := range rep.Formats {
-		res.Formats = append(res.Formats, wizard.FormatCount{Format: name, Count: int(f.Count), Importable: f.Importable})
-	}
-	slices.SortFunc(res.Formats, func(a, b wizard.FormatCount) int {
-		if a.Count != b.Count {
-			return int(b.Count - a.Count)
-		}
-		return strings.Compare(a.Format, b.Format)
-	})
-	if rep.WithoutPassword > 0 {
-		res.Formats = append(res.Formats, wizard.FormatCount{Format: "(no password)", Count: int(rep.WithoutPassword), Importable: true})
-	}
-	res.Recommendation = recommendation(rep)
-	if p.Strategy == strategies.StrategyAuthOnly {
-		res.Formats = nil
-		res.Recommendation = fmt.Sprintf("authonly: %d valid users move as identifiers only; their password hashes stay in the legacy table and they sign in at the IdP without them", rep.Valid)
-	}
-	return res, nil
-}
-
-// recommendation renders the preflight's advice in one paragraph.
-func recommendation(rep *preflight.Report) string {
-	r := rep.Recommendation
-	var b strings.Builder
-	switch {
-	case r.Strategy == "":
-	case r.UnsupportedHash != "":
-		fmt.Fprintf(&b, "%s with unsupported_hash: %s. ", r.Strategy, r.UnsupportedHash)
-	case r.Sweep:
-		fmt.Fprintf(&b, "%s, then a sweep. ", r.Strategy)
-	default:
-		fmt.Fprintf(&b, "%s. ", r.Strategy)
-	}
-	b.WriteString(r.Reason)
-	for _, bl := range rep.Blockers {
-		b.WriteString(" Blocker: " + bl)
-	}
-	return b.String()
-}
-
-// mappedField reports whether a canonical preview column is mapped in the plan.
-func mappedField(p *strategies.Plan, c string) bool {
-	m := p.Mapping
-	switch c {
-	case "legacy_id":
-		return !m.LegacyID.IsZero()
-	case "email":
-		return !m.Email.IsZero()
-	case "phone_number":
-		return !m.PhoneNumber.IsZero()
-	case "preferred_username":
-		return !m.PreferredUsername.IsZero()
-	case "name":
-		return !m.Name.IsZero()
-	case "disabled":
-		return !m.Disabled.IsZero()
-	}
-	return false
-}
-
-// previewCell is one cell of the preview table. Hashes are cut to hashShown characters.
-func previewCell(col string, u *strategies.User, rec sources.Record, problems []*strategies.Error) string {
-	switch col {
-	case "row":
-		return strconv.Itoa(rec.Row)
-	case "legacy_id":
-		return u.LegacyID
-	case "email":
-		return u.Email
-	case "phone_number":
-		return u.PhoneNumber
-	case "preferred_username":
-		return u.PreferredUsername
-	case "name":
-		return u.Name
-	case "disabled":
-		if u.Disabled {
-			return "yes"
-		}
-		return ""
-	case "format":
-		return u.PasswordFormat
-	case "hash":
-		h := []rune(u.PasswordHash)
-		if len(h) > hashShown {
-			return string(h[:hashShown]) + "…"
-		}
-		if len(h) > 0 {
-			return "…" // a short value is shown as present, never in full
-		}
-		return ""
-	case "problem":
-		if len(problems) == 0 {
-			return "ok"
-		}
-		e := problems[0]
-		if e.Field != "" {
-			return e.Field + ": " + e.Message
-		}
-		return e.Message
-	}
-	return ""
-}
-
-// asStrategiesError returns err as a typed error for the preview's problem column.
-func asStrategiesError(err error) *strategies.Error {
-	var e *strategies.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &strategies.Error{Code: strategies.CodeSource, Message: err.Error()}
-}
-
-// checkTimeout bounds the target check: the wizard waits on it.
-const checkTimeout = 15 * time.Second
-
-// checkTarget describes the in-process mock IdP, or checks an Authgear-compatible
-// target live: its discovery document is reachable and its Admin API takes the key
-// (asking for an import job that does not exist must be a 404, not a 403).
-func checkTarget(ctx context.Context, p *strategies.Plan) (string, error) {
-	t := p.Target
-	if t.Kind == strategies.TargetMockIDP && t.URL == "" {
-		profile := cmpOrDefault(t.Profile, strategies.ProfileAuthgear)
-		what := "imports bcrypt hashes only, like Authgear; other formats follow bulk.unsupported_hash"
-		if profile == strategies.ProfilePermissive {
-			what = "imports every hash format cutover can verify"
-		}
-		return fmt.Sprintf("Mock IdP: started in-process for the run (users kept in .cutover/mockidp); profile %s %s.", profile, what), nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	base, err := strategies.Expand("target.url", t.URL)
-	if err != nil {
-		return "", err
-	}
-	if base == "" {
-		return "", &strategies.Error{Code: strategies.CodePlan, Field: "target.url", Message: "missing; give the IdP's base URL, e.g. https://myapp.authgear.cloud"}
-	}
-	base = strings.TrimRight(base, "/")
-	hc := &http.Client{Timeout: checkTimeout}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return "", &strategies.Error{Code: strategies.CodePlan, Field: "target.url", Message: fmt.Sprintf("%q is not a URL; write e.g. https://myapp.authgear.cloud", base), Err: err}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", &strategies.Error{Code: strategies.CodeTarget, Field: "target.url", Message: "cannot reach " + base + "; check the URL and that this machine can reach it", Err: err}
-	}
-	var disc struct {
-		Issuer string `json:"issuer"`
-	}
-	derr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&disc)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || derr != nil {
-		return "", &strategies.Error{Code: strategies.CodeTarget, Field: "target.url", Message: fmt.Sprintf("%s answered %s for its discovery document; is it the IdP's base URL (not a path below it)?", base, resp.Status)}
-	}
-	keyPath, err := p.Resolve("target.key_file", t.KeyFile)
-	if err != nil {
-		return "", err
-	}
-	key, err := idp.LoadKey(keyPath)
-	if err != nil {
-		return "", &strategies.Error{Code: strategies.CodePlan, File: keyPath, Field: "target.key_file", Message: "cannot read the Admin API private key (PEM); download it from the portal's Admin API page", Err: err}
-	}
-	c, err := idp.New(idp.Config{BaseURL: base, Project: t.Project, KeyID: t.KeyID, Key: key, HTTP: hc,
-		Retry: idp.Retry{Attempts: 1, Base: time.Millisecond, Cap: time.Millisecond}})
-	if err != nil {
-		return "", err
-	}
-	_, err = c.GetImport(ctx, "cutover-wizard-check")
-	var ae *idp.APIError
-	switch {
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-		return fmt.Sprintf("Connected to %s (issuer %s); the Admin API accepted the key for project %s.", base, disc.Issuer, t.Project), nil
-	case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
-		return "", &strategies.Error{Code: strategies.CodeTarget, Field: "target.key_file", Message: fmt.Sprintf("the Admin API refused the key (%s); check the project id (the token's audience), the key file and the key id", ae.Error())}
-	case err == nil:
-		return fmt.Sprintf("Connected to %s; the Admin API accepted the key.", base), nil
-	}
-	return "", &strategies.Error{Code: strategies.CodeTarget, Field: "target.url", Message: "the Admin API did not answer as an Authgear-compatible import API", Err: err}
-}
-
-func cmpOrDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // wizardRunner runs a finished plan for the wizard: bulk and authonly through their
