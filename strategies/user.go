@@ -6,8 +6,8 @@ type User struct {
 	Row  int // 1-based record number in the source (header excluded)
 	Line int // physical line where the record starts (file sources), else 0
 
-	LegacyID            string
-	Email               string // trimmed and lower-cased, as the target stores it
+	LegacyID string
+	Email    string // trimmed and lower-cased, as the target stores it
 	// LegacyEmail is the email as the source wrote it, when normalising changed it
 	// (Alice@Example.com): kept for the outcome log, never sent.
 	LegacyEmail         string

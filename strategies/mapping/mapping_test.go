@@ -55,7 +55,9 @@ func TestMapNormalises(t *testing.T) {
 	}{
 		{"email trimmed and lower-cased, legacy case kept", strategies.Mapping{Email: col("email")}, "",
 			map[string]any{"email": "  Alice@Example.COM \t"},
-			func(u *strategies.User) (any, any) { return u.Email + " " + u.LegacyEmail, "alice@example.com Alice@Example.COM" }},
+			func(u *strategies.User) (any, any) {
+				return u.Email + " " + u.LegacyEmail, "alice@example.com Alice@Example.COM"
+			}},
 		{"django unusable password moves without a password", strategies.Mapping{Email: col("e"), PasswordHash: col("p")}, "",
 			map[string]any{"e": "a@x.io", "p": "!vD2l3kVxqGkz1VhT0CzYf5mXo8tQ4Wn2rBs9PeLa"},
 			func(u *strategies.User) (any, any) { return u.PasswordHash + "|" + u.PasswordFormat, "|" }},
