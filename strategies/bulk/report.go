@@ -2,11 +2,13 @@ package bulk
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,12 +241,7 @@ func Summary(rep *strategies.Report) string {
 	}
 	if len(rep.Reasons) > 0 {
 		b.WriteString("\n| reason | rows |\n|---|---:|\n")
-		keys := make([]string, 0, len(rep.Reasons))
-		for k := range rep.Reasons {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, c string) int { return int(rep.Reasons[c] - rep.Reasons[a]) })
-		for _, k := range keys {
+		for _, k := range reasonsByCount(rep.Reasons) {
 			fmt.Fprintf(&b, "| %s | %d |\n", k, rep.Reasons[k])
 		}
 	}
@@ -289,4 +286,16 @@ func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool, progress 
 		}
 	}
 	return len(ids), deleted, nil
+}
+
+// reasonsByCount orders reasons most rows first (then by name, so reports are stable).
+func reasonsByCount(m map[string]int64) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, c string) int {
+		if d := cmp.Compare(m[c], m[a]); d != 0 {
+			return d
+		}
+		return strings.Compare(a, c)
+	})
+	return keys
 }
