@@ -285,6 +285,7 @@ type run struct {
 	existing     map[string]bool // dry run: identifiers already at the target; nil when unknown
 	priorRetries int64
 	notes        []string
+	proof        map[int]string // row -> user id a job of an interrupted attempt inserted (loadProof)
 
 	outcomes *os.File
 	sent     *os.File
