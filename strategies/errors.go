@@ -26,6 +26,9 @@ const (
 	CodeTooLong           Code = "too_long"
 	CodeMalformedRecord   Code = "malformed_record" // a source record that cannot be parsed (CSV quotes, field count, bad JSON)
 	CodeInvalidValue      Code = "invalid_value"
+	// CodeNothingToImport: no user could be imported (a source with no rows, no valid
+	// row, a run that ended with nobody at the target). A failure, not a plan mistake.
+	CodeNothingToImport Code = "nothing_to_import"
 )
 
 // Error is the typed error of the engine. It says what went wrong and where: the file,

@@ -63,6 +63,21 @@ type Plan struct {
 	// File is the path the plan was loaded from; relative paths in the plan are resolved
 	// against its directory. Empty for a plan built in memory.
 	File string `yaml:"-"`
+
+	// lines maps dotted plan keys to the line they are on in File, so that checks made
+	// long after parsing (preflight: "mapping.name names a column the source lacks") can
+	// point at the line to fix. Nil for a plan built in memory.
+	lines map[string]int
+}
+
+// Line returns the line of a dotted plan key ("mapping.email") in the plan file, or 0
+// when the plan was built in memory or does not spell the key.
+func (p *Plan) Line(key string) int { return p.lines[key] }
+
+// PlanError builds the CodePlan error about one plan key, with the plan file and the
+// key's line, so that every check that blames the plan points at the same place.
+func (p *Plan) PlanError(key, format string, args ...any) *Error {
+	return &Error{Code: CodePlan, File: p.File, Line: p.Line(key), Field: key, Message: fmt.Sprintf(format, args...)}
 }
 
 // SourceSpec says where the legacy users are.
@@ -161,8 +176,12 @@ type Mapping struct {
 	Disabled            FieldRef        `yaml:"disabled,omitempty"`
 	PasswordHash        FieldRef        `yaml:"password_hash,omitempty"`
 	PasswordSalt        FieldRef        `yaml:"password_salt,omitempty"`
-	// PasswordFormat is "auto" (detect per row, the default), a format name, or
-	// "recipe:<expression>" for home-grown schemes.
+	// PasswordFormat is "auto" (detect per row, the default), a format name,
+	// "recipe:<expression>" for home-grown schemes, or "none": users move without
+	// passwords on purpose (they sign in with a one-time code or reset), and
+	// password_hash, if mapped, is ignored. Without "none", a mapped password_hash
+	// column that holds no hash in the rows preflight samples stops the run: it is far
+	// more often a misspelt column than a decision.
 	PasswordFormat string `yaml:"password_format,omitempty"`
 	// PasswordKey is the secret key (pepper) a recipe or HMAC format uses, as a ${VAR} reference.
 	PasswordKey string `yaml:"password_key,omitempty"`
@@ -170,7 +189,17 @@ type Mapping struct {
 	// +country code; when empty, such numbers are invalid rows.
 	PhoneRegion      string              `yaml:"phone_region,omitempty"`
 	CustomAttributes map[string]FieldRef `yaml:"custom_attributes,omitempty"`
+	// StrictProfile rejects a row whose optional profile field (anything but the
+	// identifier: phone, birthdate, website, locale, an address part...) is invalid.
+	// By default the user moves without that field and the row carries a warning, so a
+	// bad optional value never locks anyone out. (The json tag keeps run fingerprints of
+	// plans without it unchanged.)
+	StrictProfile bool `yaml:"strict_profile,omitempty" json:"strict_profile,omitempty"`
 }
+
+// PasswordFormatNone is mapping.password_format's value for "users move without
+// passwords on purpose".
+const PasswordFormatNone = "none"
 
 // AddressMapping maps the parts of the OIDC address claim.
 type AddressMapping struct {
@@ -274,10 +303,36 @@ func ParsePlan(name string, data []byte) (*Plan, error) {
 		line := yamlErrLine(err)
 		return nil, &Error{Code: CodePlan, File: name, Line: line, Field: keyAtLine(doc, line, ""), Message: "wrong type", Err: errors.New(cleanYAMLErr(err))}
 	}
+	p.lines = map[string]int{}
+	keyLines(doc, "", p.lines)
 	if err := p.validate(name, doc); err != nil {
 		return nil, err
 	}
+	if err := p.checkReferences(name); err != nil {
+		return nil, err
+	}
+	// A plan on disk is exactly where a secret must not be: refuse it on load, not only
+	// when the wizard saves (a hand-written plan never goes through the wizard).
+	if err := p.CheckNoSecrets(); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.File, e.Line = name, p.Line(e.Field)
+		}
+		return nil, err
+	}
 	return &p, nil
+}
+
+// keyLines records the line of every dotted key under n.
+func keyLines(n *yaml.Node, prefix string, out map[string]int) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := prefix + n.Content[i].Value
+		out[k] = n.Content[i].Line
+		keyLines(n.Content[i+1], k+".", out)
+	}
 }
 
 // Validate checks a plan built in memory (the wizard's) with the same rules as a loaded one.
@@ -460,9 +515,69 @@ func dsnHasLiteralPassword(dsn string) bool {
 	return false
 }
 
+// ReferenceFields are the plan keys whose values may hold ${VAR} references: secrets
+// (which must), and the DSN, URL and paths that differ between machines. Any other
+// field is taken as written: a reference in, say, lazy.delegate.url would send an
+// environment variable (a cloud key...) to whatever host the plan names.
+var ReferenceFields = []string{
+	"source.dsn", "source.path", "source.hash_config",
+	"mapping.password_key",
+	"target.url", "target.key_file",
+	"bulk.run_dir",
+	"lazy.secret", "lazy.store", "lazy.tls_cert", "lazy.tls_key",
+	"authonly.mapping_file",
+}
+
+// checkReferences refuses a ${VAR} reference in a field not meant to take one.
+func (p *Plan) checkReferences(name string) error {
+	var err error
+	walkStrings(reflect.ValueOf(p).Elem(), "", func(key, v string) {
+		if err == nil && envRef.MatchString(v) && !slices.Contains(ReferenceFields, key) {
+			err = &Error{Code: CodePlan, File: name, Line: p.Line(key), Field: key, Message: fmt.Sprintf(
+				"holds a ${VAR} reference, but only %s take references; write the value itself", strings.Join(ReferenceFields, ", "))}
+		}
+	})
+	return err
+}
+
+// walkStrings calls fn with the dotted key and value of every string in v.
+func walkStrings(v reflect.Value, prefix string, fn func(key, v string)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), prefix, fn)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(FieldRef{}) {
+			fn(strings.TrimSuffix(prefix, "."), v.Field(0).String())
+			return
+		}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if k := yamlKey(f); f.IsExported() && k != "-" {
+				walkStrings(v.Field(i), prefix+k+".", fn)
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			walkStrings(v.MapIndex(k), prefix+k.String()+".", fn)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			walkStrings(v.Index(i), prefix, fn)
+		}
+	case reflect.String:
+		fn(strings.TrimSuffix(prefix, "."), v.String())
+	}
+}
+
 // Expand replaces ${VAR} references in s with environment values. A reference to an
-// unset variable is an error naming the variable and the plan key.
+// unset variable is an error naming the variable and the plan key; so is a reference
+// in a key that is not one of ReferenceFields.
 func Expand(key, s string) (string, error) {
+	if !slices.Contains(ReferenceFields, key) && envRef.MatchString(s) {
+		return "", &Error{Code: CodePlan, Field: key, Message: "does not take ${VAR} references; write the value itself"}
+	}
 	var missing string
 	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
 		name := envRef.FindStringSubmatch(ref)[1]

@@ -234,6 +234,7 @@ func TestPlanRoundTrip(t *testing.T) {
 		t.Errorf("got File %q, want %q", back.File, path)
 	}
 	back.File = p.File
+	back.lines, p.lines = nil, nil // where keys sit in each file, not what the plan says
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("got %+v\nwant %+v", back, p)
 	}
@@ -247,5 +248,51 @@ func TestLoadPlanMissingFile(t *testing.T) {
 	_, err := LoadPlan(filepath.Join(t.TempDir(), "nope.yaml"))
 	if CodeOf(err) != CodePlan || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Errorf("got %v, want a plan error naming the file", err)
+	}
+}
+
+// TestLoadPlanRefusesLiteralSecrets: a hand-written plan holding a secret is refused
+// when it is loaded, with the key's line, not only when the wizard saves it (issue 13,
+// item 16).
+func TestLoadPlanRefusesLiteralSecrets(t *testing.T) {
+	tests := []struct {
+		name, old, new, wantField string
+		wantLine                  int
+	}{
+		{"dsn with a password", "dsn: ${LEGACY_DSN}", "dsn: postgres://app:s3cret@db/users", "source.dsn", 5},
+		{"literal password key", "password_format: auto", "password_format: auto\n  password_key: s3cret", "mapping.password_key", 17},
+		{"literal lazy secret", "lazy: {}", "lazy: {secret: s3cret}", "lazy.secret", 24},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePlan("plan.yaml", []byte(strings.Replace(goodPlan, tt.old, tt.new, 1)))
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodePlan || e.Field != tt.wantField || e.Line != tt.wantLine {
+				t.Fatalf("got %v, want a plan error on %s at line %d", err, tt.wantField, tt.wantLine)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("got %q, want the secret left out of the message", err)
+			}
+		})
+	}
+}
+
+// TestReferencesOnlyWhereMeant: a ${VAR} reference in a field that is not meant to take
+// one (here the delegate URL, which would carry the variable to that host) is refused
+// on load and by Expand (issue 13, item 16).
+func TestReferencesOnlyWhereMeant(t *testing.T) {
+	t.Setenv("CUTOVER_TEST_CLOUD_KEY", "AKIAsecret")
+	plan := strings.Replace(goodPlan, "lazy: {}", "lazy:\n  delegate:\n    url: https://legacy.example/login?k=${CUTOVER_TEST_CLOUD_KEY}", 1)
+	_, err := ParsePlan("plan.yaml", []byte(plan))
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "lazy.delegate.url" || e.Line != 26 || !strings.Contains(e.Message, "write the value itself") {
+		t.Fatalf("ParsePlan: got %v, want a plan error on lazy.delegate.url at line 26", err)
+	}
+	got, err := Expand("lazy.delegate.url", "https://legacy.example/login?k=${CUTOVER_TEST_CLOUD_KEY}")
+	if err == nil || strings.Contains(got, "AKIA") {
+		t.Fatalf("Expand(lazy.delegate.url): got %q, %v, want an error and no expansion", got, err)
+	}
+	if _, err := Expand("source.dsn", "${CUTOVER_TEST_CLOUD_KEY}"); err != nil {
+		t.Errorf("Expand(source.dsn): got %v, want the reference expanded", err)
 	}
 }

@@ -48,9 +48,15 @@ type Report struct {
 	Duration  time.Duration     `json:"duration_ns"`
 	NextSteps []string          `json:"next_steps,omitempty"`
 
-	// WithoutPassword counts inserted users whose hash the target could not take
-	// (bulk.unsupported_hash: without_password); they are also in Inserted.
+	// WithoutPassword counts inserted users that reached the target with no password
+	// hash, whatever the cause (no column, an empty value, an unusable hash, a format the
+	// target cannot take); they are also in Inserted.
 	WithoutPassword int64 `json:"without_password,omitempty"`
+	// Warnings counts rows whose optional fields were dropped, by field.
+	Warnings map[string]int64 `json:"warnings,omitempty"`
+	// Uncertain counts skipped rows whose user was found at the target without proof
+	// that this run created it (after a lost answer); undo leaves them. Also in Skipped.
+	Uncertain int64 `json:"uncertain,omitempty"`
 	// Rescued counts inserted users the run expected the target to hold already (the
 	// lazy sweep: verified by the bridge, yet missing at the IdP); also in Inserted.
 	Rescued int64 `json:"rescued,omitempty"`

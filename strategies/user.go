@@ -6,8 +6,11 @@ type User struct {
 	Row  int // 1-based record number in the source (header excluded)
 	Line int // physical line where the record starts (file sources), else 0
 
-	LegacyID            string
-	Email               string // as in the source, trimmed
+	LegacyID string
+	Email    string // trimmed and lower-cased, as the target stores it
+	// LegacyEmail is the email as the source wrote it, when normalising changed it
+	// (Alice@Example.com): kept for the outcome log, never sent.
+	LegacyEmail         string
 	EmailVerified       *bool
 	PhoneNumber         string // E.164 after normalisation
 	PhoneNumberVerified *bool
@@ -36,6 +39,11 @@ type User struct {
 	PasswordFormat string // the plan's format, or the detected one when the plan says auto
 
 	CustomAttributes map[string]any
+
+	// Warnings are problems with optional fields that were dropped so that the user
+	// still moves (a phone number the target would refuse...): each names the field,
+	// the code and the fix. Empty when mapping.strict_profile makes them row errors.
+	Warnings []*Error
 }
 
 // Address is the OIDC address claim.

@@ -1,10 +1,14 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,10 +22,11 @@ import (
 // Reasons written into outcome lines by bulk itself (the target's come from its errors).
 const (
 	reasonRecovered   = "already at the target: sent by the interrupted run (or there before it)"
-	reasonRecreated   = "created by the interrupted run (its job's outcome was lost; found at the target)"
+	reasonRecreated   = "created by the interrupted run (its import job says so)"
 	reasonExists      = "exists at the target"
 	reasonNoOutcome   = "target_error: the import job reported no outcome for this record"
-	reasonLostAnswer  = "created by a request whose answer was lost (sent again; found at the target)"
+	reasonLostAnswer  = "uncertain: found at the target, created during this run, after an import answer was lost; nothing proves this run created it, so undo leaves it"
+	reasonUncertain   = "uncertain: found at the target, created since the interrupted run began, but no job outcome of that run proves it created it, so undo leaves it"
 	reasonTooLarge    = "record_too_large: this user's record alone is over the request body limit; shorten its longest fields"
 	maxLocalLines     = 4096 // outcomes decided without the target, flushed in groups of this size
 	checkpointEvery   = time.Second
@@ -39,6 +44,9 @@ type rowMeta struct {
 	start, end int // the record's bytes in the batch body
 	noPassword string
 	known      string // Runner.Known's reason
+	// warnings and legacyEmail go to the row's outcome line (nil and "" for most rows).
+	warnings    []string
+	legacyEmail string
 }
 
 // unit is one batch on its way: the request body, its rows, and the outcome lines
@@ -83,142 +91,24 @@ func reason(err error) string {
 	return b.String()
 }
 
+// reader is the producer's state: the units being filled, and a scratch buffer for the
+// record being encoded (one per run, so encoding allocates nothing per row).
+type reader struct {
+	ru               *run
+	ctx              context.Context
+	free, work, done chan *unit
+	cur, rec         *unit // rec: rows a crashed attempt may have sent, re-sent with upsert=false
+	upsert           bool
+	scratch          []byte
+}
+
 // read is the producer: it reads the source in order, maps every record (so duplicate
 // detection sees the same rows on every attempt), and packs the rows of this attempt.
 func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
-	var cur, rec *unit // rec: rows a crashed attempt may have sent, re-sent with upsert=false
-	upsert := ru.plan.Bulk.Upsert
-	scratch := make([]byte, 0, 4096)
-	take := func(recovery bool) (*unit, error) {
-		select {
-		case u := <-free:
-			u.reset()
-			u.recovery = recovery
-			u.upsert = upsert && !recovery
-			u.batch.Reset(u.upsert, ru.identifier)
-			return u, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	send := func(u *unit) error {
-		ch := work
-		if len(u.rows) == 0 {
-			ch = done
-		}
-		select {
-		case ch <- u:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	err := ru.src.Read(ctx, "", func(r sources.Record) error {
-		var u *strategies.User
-		var errs []*strategies.Error
-		if r.Err == nil {
-			u, errs = ru.mapper.Map(r)
-		}
-		if ru.onlyFailed && !ru.state.Failed.has(r.Row) || !ru.onlyFailed && ru.state.Done.has(r.Row) {
-			return nil
-		}
-		if cur == nil {
-			var err error
-			if cur, err = take(false); err != nil {
-				return err
-			}
-		}
-		l := Line{Row: r.Row, Line: r.Line, pos: r.Pos}
-		if u != nil {
-			l.LegacyID = u.LegacyID
-			if ru.plan.Bulk.LogEmails {
-				l.Email = u.Email
-			}
-		}
-		local := func(o strategies.Outcome, why string) error {
-			l.Outcome, l.Reason = o, why
-			cur.lines = append(cur.lines, l)
-			if len(cur.lines) >= maxLocalLines {
-				err := send(cur)
-				cur = nil
-				return err
-			}
-			return nil
-		}
-		known := ""
-		if ru.known != nil && u != nil {
-			known = ru.known(u)
-		}
-		switch {
-		case known != "" && (r.Err != nil || len(errs) > 0):
-			return local(strategies.OutcomeSkipped, known)
-		case r.Err != nil:
-			return local(strategies.OutcomeInvalid, reason(r.Err))
-		case len(errs) > 0:
-			return local(strategies.OutcomeInvalid, reason(errs[0]))
-		}
-		pw, noPW, o, why := ru.password(u)
-		if o != "" && known != "" {
-			o, noPW = "", why // checking the user is at the target matters more than the hash
-		}
-		if o != "" {
-			return local(o, why)
-		}
-		var err error
-		if scratch, err = idp.AppendRecord(scratch[:0], u, pw); err != nil {
-			return local(strategies.OutcomeInvalid, string(strategies.CodeInvalidValue)+": "+err.Error())
-		}
-		if len(scratch) > cur.batch.MaxRecord() {
-			return local(strategies.OutcomeFailed, reasonTooLarge)
-		}
-		resent := !ru.onlyFailed && ru.state.Sent.has(r.Row) // the interrupted run sent it
-		recovery := (resent || known != "") && upsert        // so it goes with upsert=false
-		if resent {
-			// Check before sending again: a user the interrupted run created is recorded
-			// as inserted by it (so undo finds it), not as skipped by this run.
-			id, err := ru.createdByRun(ctx, identifierOf(u, ru.identifier))
-			if err != nil {
-				return err
-			}
-			if id != "" {
-				l.UserID, l.WithoutPassword = id, noPW != ""
-				why := ""
-				if l.WithoutPassword {
-					why = withoutPWReasonFn + noPW
-				}
-				return local(strategies.OutcomeInserted, why)
-			}
-		}
-		dst := &cur
-		if recovery {
-			dst = &rec
-			if rec == nil {
-				if rec, err = take(true); err != nil {
-					return err
-				}
-			}
-		}
-		if !(*dst).batch.Fits(len(scratch)) {
-			if err := send(*dst); err != nil {
-				return err
-			}
-			if *dst, err = take(recovery); err != nil {
-				return err
-			}
-		}
-		b := (*dst).batch
-		start := b.Size()
-		if b.Len() > 0 {
-			start++
-		}
-		b.Add(scratch)
-		m := rowMeta{row: r.Row, line: r.Line, legacyID: l.LegacyID, email: l.Email, pos: r.Pos,
-			start: start, end: start + len(scratch), noPassword: noPW, known: known}
-		m.ident = identifierOf(u, ru.identifier)
-		(*dst).rows = append((*dst).rows, m)
-		return nil
-	})
-	for _, u := range []*unit{cur, rec} {
+	rd := &reader{ru: ru, ctx: ctx, free: free, work: work, done: done, upsert: ru.plan.Bulk.Upsert, scratch: make([]byte, 0, 4096)}
+	err := ru.src.Read(ctx, "", rd.row)
+	// The last units go out even after an error: their rows are decided and must be recorded.
+	for _, u := range []*unit{rd.cur, rd.rec} {
 		if u == nil {
 			continue
 		}
@@ -226,7 +116,7 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 			free <- u
 			continue
 		}
-		if serr := send(u); serr != nil && err == nil {
+		if serr := rd.send(u); serr != nil && err == nil {
 			err = serr
 		}
 	}
@@ -234,6 +124,160 @@ func (ru *run) read(ctx context.Context, free, work, done chan *unit) error {
 		return fmt.Errorf("read source: %w", err)
 	}
 	return nil
+}
+
+// take waits for a free unit (this is where a slow target slows the reader down).
+func (rd *reader) take(recovery bool) (*unit, error) {
+	select {
+	case u := <-rd.free:
+		u.reset()
+		u.recovery = recovery
+		u.upsert = rd.upsert && !recovery
+		u.batch.Reset(u.upsert, rd.ru.identifier)
+		return u, nil
+	case <-rd.ctx.Done():
+		return nil, rd.ctx.Err()
+	}
+}
+
+// send hands a unit to the workers, or straight to the writer when it carries only
+// outcomes decided here.
+func (rd *reader) send(u *unit) error {
+	ch := rd.work
+	if len(u.rows) == 0 {
+		ch = rd.done
+	}
+	select {
+	case ch <- u:
+		return nil
+	case <-rd.ctx.Done():
+		return rd.ctx.Err()
+	}
+}
+
+// local records an outcome decided without the target; such lines travel with the
+// current unit so the log keeps source order as closely as batches allow.
+func (rd *reader) local(l Line, o strategies.Outcome, why string) error {
+	l.Outcome, l.Reason = o, why
+	rd.cur.lines = append(rd.cur.lines, l)
+	if len(rd.cur.lines) >= maxLocalLines {
+		err := rd.send(rd.cur)
+		rd.cur = nil
+		return err
+	}
+	return nil
+}
+
+// row handles one record: decide locally (invalid, known, unsupported hash, already
+// created by the interrupted run) or pack it into a batch.
+func (rd *reader) row(r sources.Record) error {
+	ru := rd.ru
+	var u *strategies.User
+	var errs []*strategies.Error
+	if r.Err == nil {
+		u, errs = ru.mapper.Map(r)
+	}
+	if ru.onlyFailed && !ru.state.Failed.has(r.Row) || !ru.onlyFailed && ru.state.Done.has(r.Row) {
+		return nil
+	}
+	if rd.cur == nil {
+		var err error
+		if rd.cur, err = rd.take(false); err != nil {
+			return err
+		}
+	}
+	l := ru.lineFor(r, u)
+	known := ""
+	if ru.known != nil && u != nil {
+		known = ru.known(u)
+	}
+	switch {
+	case known != "" && (r.Err != nil || len(errs) > 0):
+		return rd.local(l, strategies.OutcomeSkipped, known)
+	case r.Err != nil:
+		return rd.local(l, strategies.OutcomeInvalid, reason(r.Err))
+	case len(errs) > 0:
+		return rd.local(l, strategies.OutcomeInvalid, reason(errs[0]))
+	}
+	pw, noPW, o, why := ru.password(u)
+	if o != "" && known != "" {
+		o, noPW = "", why // checking the user is at the target matters more than the hash
+	}
+	if o != "" {
+		return rd.local(l, o, why)
+	}
+	var err error
+	if rd.scratch, err = idp.AppendRecord(rd.scratch[:0], u, pw); err != nil {
+		return rd.local(l, strategies.OutcomeInvalid, string(strategies.CodeInvalidValue)+": "+err.Error())
+	}
+	if len(rd.scratch) > rd.cur.batch.MaxRecord() {
+		return rd.local(l, strategies.OutcomeFailed, reasonTooLarge)
+	}
+	m := rowMeta{row: r.Row, line: r.Line, legacyID: l.LegacyID, email: l.Email, pos: r.Pos,
+		noPassword: noPW, known: known, ident: identifierOf(u, ru.identifier),
+		warnings: l.Warnings, legacyEmail: l.LegacyEmail}
+	resent := !ru.onlyFailed && ru.state.Sent.has(r.Row) // the interrupted run sent it
+	if resent {
+		// Check before sending again: a user the interrupted run created is recorded
+		// as inserted by it (so undo finds it), not as skipped by this run.
+		done, err := ru.resolveSent(rd.ctx, m, &l)
+		if err != nil {
+			return err
+		}
+		if done {
+			return rd.local(l, l.Outcome, l.Reason)
+		}
+	}
+	return rd.pack(m, (resent || known != "") && rd.upsert) // recovery rows go with upsert=false
+}
+
+// pack adds the encoded record in scratch to the current (or recovery) unit, sending
+// the unit first when the record does not fit.
+func (rd *reader) pack(m rowMeta, recovery bool) error {
+	dst := &rd.cur
+	var err error
+	if recovery {
+		dst = &rd.rec
+		if rd.rec == nil {
+			if rd.rec, err = rd.take(true); err != nil {
+				return err
+			}
+		}
+	}
+	if !(*dst).batch.Fits(len(rd.scratch)) {
+		if err := rd.send(*dst); err != nil {
+			return err
+		}
+		if *dst, err = rd.take(recovery); err != nil {
+			return err
+		}
+	}
+	b := (*dst).batch
+	m.start = b.Size()
+	if b.Len() > 0 {
+		m.start++ // the comma before it
+	}
+	b.Add(rd.scratch)
+	m.end = m.start + len(rd.scratch)
+	(*dst).rows = append((*dst).rows, m)
+	return nil
+}
+
+// lineFor starts a row's outcome line with what the source and the mapping say.
+func (ru *run) lineFor(r sources.Record, u *strategies.User) Line {
+	l := Line{Row: r.Row, Line: r.Line, pos: r.Pos}
+	if u == nil {
+		return l
+	}
+	l.LegacyID = u.LegacyID
+	if ru.plan.Bulk.LogEmails {
+		l.Email, l.LegacyEmail = u.Email, u.LegacyEmail
+	}
+	for _, w := range u.Warnings {
+		// Only valid rows keep warnings; they count by field in the report.
+		l.Warnings = append(l.Warnings, w.Field+": "+string(w.Code)+": "+w.Message)
+	}
+	return l
 }
 
 func identifierOf(u *strategies.User, identifier string) string {
@@ -251,7 +295,7 @@ func identifierOf(u *strategies.User, identifier string) string {
 // (noPW then holds the reason, kept on the row's outcome line).
 func (ru *run) password(u *strategies.User) (pw *idp.Password, noPW string, o strategies.Outcome, why string) {
 	if u.PasswordHash == "" {
-		return nil, "", "", ""
+		return nil, ru.noHash(), "", ""
 	}
 	s := passwords.Stored{Hash: u.PasswordHash, Salt: u.PasswordSalt, Format: u.PasswordFormat}
 	if hash, typ, ok := ru.verifier.Convert(s, ru.tgt.Profile); ok {
@@ -287,7 +331,8 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 	}
 	base := len(u.lines)
 	for _, m := range u.rows {
-		u.lines = append(u.lines, Line{Row: m.row, Line: m.line, LegacyID: m.legacyID, Email: m.email, pos: m.pos})
+		u.lines = append(u.lines, Line{Row: m.row, Line: m.line, LegacyID: m.legacyID, Email: m.email, pos: m.pos,
+			Warnings: m.warnings, LegacyEmail: m.legacyEmail})
 	}
 	out := u.lines[base:]
 	if ru.dryRun {
@@ -304,19 +349,45 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 		}
 		return nil
 	}
-	if err := ru.journal(u.rows); err != nil {
+	seq, err := ru.journal(u.rows)
+	if err != nil {
 		return err
 	}
 	body := u.batch.Body()
-	return ru.post(ctx, body[:u.rows[0].start], body, u.rows, out, u.recovery, &u.poll)
+	return ru.post(ctx, post{hdr: body[:u.rows[0].start], body: body, rows: u.rows, out: out, recovery: u.recovery, pt: &u.poll, batch: seq})
+}
+
+// post is one import request on its way: a batch's body, or half of one after a 413.
+type post struct {
+	hdr, body []byte
+	rows      []rowMeta
+	out       []Line
+	recovery  bool
+	pt        *pollTimer
+	batch     int64 // the batch's number in sent.ndjson
 }
 
 // journal records, before posting, which rows a batch carries: after a crash those rows'
 // fate is unknown and --resume re-sends them with upsert=false.
-func (ru *run) journal(rows []rowMeta) error {
-	buf := make([]byte, 0, 16+8*len(rows))
+func (ru *run) journal(rows []rowMeta) (int64, error) {
+	seq := ru.batchSeq.Add(1)
+	return seq, ru.journalLine(seq, "", rows)
+}
+
+// journalJob records, once the target has answered, which job carries which rows: the
+// job's outcomes are the proof, after a crash, that this run created those users.
+func (ru *run) journalJob(seq int64, job string, rows []rowMeta) error {
+	return ru.journalLine(seq, job, rows)
+}
+
+func (ru *run) journalLine(seq int64, job string, rows []rowMeta) error {
+	buf := make([]byte, 0, 48+8*len(rows))
 	buf = append(buf, `{"batch":`...)
-	buf = strconv.AppendInt(buf, ru.batchSeq.Add(1), 10)
+	buf = strconv.AppendInt(buf, seq, 10)
+	if job != "" {
+		buf = append(buf, `,"job":`...)
+		buf = idp.AppendJSONString(buf, job)
+	}
 	buf = append(buf, `,"rows":[`...)
 	for i, m := range rows {
 		if i > 0 {
@@ -339,101 +410,111 @@ func (ru *run) journal(rows []rowMeta) error {
 // post imports one body and fills out. A 413 splits the batch in two; a request the
 // target refuses for good fails its rows with the reason; anything else (bad token,
 // target down after all retries) aborts the run, leaving the rows for --resume.
-func (ru *run) post(ctx context.Context, hdr, body []byte, rows []rowMeta, out []Line, recovery bool, pt *pollTimer) error {
-	job, err := ru.importBody(ctx, body, len(rows), pt)
+func (ru *run) post(ctx context.Context, ps post) error {
+	job, err := ru.importBody(ctx, ps)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if idp.IsTooLarge(err) {
-			if len(rows) == 1 {
-				out[0].Outcome, out[0].Reason = strategies.OutcomeFailed, reasonTooLarge
-				return nil
-			}
-			mid := len(rows) / 2
-			for _, part := range [][2]int{{0, mid}, {mid, len(rows)}} {
-				b, rs := subBatch(hdr, body, rows[part[0]:part[1]])
-				if err := ru.post(ctx, hdr, b, rs, out[part[0]:part[1]], recovery, pt); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		var ae *idp.APIError
-		if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
-			ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden &&
-			ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout {
-			for i := range out {
-				out[i].Outcome, out[i].Reason = strategies.OutcomeFailed, "target_refused_batch: "+ae.Error()
-			}
-			return nil
-		}
-		return fmt.Errorf("%w: %w", errAbort, err)
+		return ru.postFailed(ctx, ps, err)
 	}
-	seen := make([]bool, len(rows))
+	seen := make([]bool, len(ps.rows))
 	for i := range job.Details {
 		d := &job.Details[i]
-		if d.Index < 0 || d.Index >= len(rows) || seen[d.Index] {
+		if d.Index < 0 || d.Index >= len(ps.rows) || seen[d.Index] {
 			continue
 		}
 		seen[d.Index] = true
-		l := &out[d.Index]
-		l.UserID = d.UserID
-		switch d.Outcome {
-		case "inserted":
-			l.Outcome = strategies.OutcomeInserted
-			l.Rescued = rows[d.Index].known != ""
-		case "updated":
-			l.Outcome = strategies.OutcomeUpdated
-		case "skipped":
-			l.Outcome, l.Reason = strategies.OutcomeSkipped, d.Reason()
-			switch {
-			case rows[d.Index].known != "":
-				l.Reason = rows[d.Index].known
-			case recovery:
-				l.Reason = reasonRecovered
-			}
-			if l.Reason == "" {
-				l.Reason = reasonExists
-			}
-		default:
-			l.Outcome, l.Reason = strategies.OutcomeFailed, d.Reason()
-			if l.Reason == "" {
-				l.Reason = "target_error: the import job reported outcome " + strconv.Quote(d.Outcome)
-			}
-		}
-		ru.markNoPassword(l, rows[d.Index])
+		ru.outcome(&ps.out[d.Index], d, ps.rows[d.Index], ps.recovery)
 	}
-	for i := range rows {
+	for i := range ps.rows {
 		if !seen[i] {
-			out[i].Outcome, out[i].Reason = strategies.OutcomeFailed, reasonNoOutcome
+			ps.out[i].Outcome, ps.out[i].Reason = strategies.OutcomeFailed, reasonNoOutcome
 		}
 	}
 	if job.Resent {
-		return ru.resolveResent(ctx, rows, out)
+		return ru.resolveResent(ctx, ps.rows, ps.out)
 	}
 	return nil
 }
 
+// postFailed handles an import that returned no job: split on 413, fail the rows the
+// target refuses for good, abort on anything else.
+func (ru *run) postFailed(ctx context.Context, ps post, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if idp.IsTooLarge(err) {
+		if len(ps.rows) == 1 {
+			ps.out[0].Outcome, ps.out[0].Reason = strategies.OutcomeFailed, reasonTooLarge
+			return nil
+		}
+		mid := len(ps.rows) / 2
+		for _, part := range [][2]int{{0, mid}, {mid, len(ps.rows)}} {
+			half := ps
+			half.body, half.rows = subBatch(ps.hdr, ps.body, ps.rows[part[0]:part[1]])
+			half.out = ps.out[part[0]:part[1]]
+			if err := ru.post(ctx, half); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var ae *idp.APIError
+	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
+		ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden &&
+		ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout {
+		for i := range ps.out {
+			ps.out[i].Outcome, ps.out[i].Reason = strategies.OutcomeFailed, "target_refused_batch: "+ae.Error()
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %w", errAbort, err)
+}
+
+// outcome fills a row's line from the job's detail for it.
+func (ru *run) outcome(l *Line, d *idp.Detail, m rowMeta, recovery bool) {
+	l.UserID = d.UserID
+	switch d.Outcome {
+	case "inserted":
+		l.Outcome = strategies.OutcomeInserted
+		l.Rescued = m.known != ""
+	case "updated":
+		l.Outcome = strategies.OutcomeUpdated
+	case "skipped":
+		l.Outcome, l.Reason = strategies.OutcomeSkipped, d.Reason()
+		switch {
+		case m.known != "":
+			l.Reason = m.known
+		case recovery:
+			l.Reason = reasonRecovered
+		}
+		if l.Reason == "" {
+			l.Reason = reasonExists
+		}
+	default:
+		l.Outcome, l.Reason = strategies.OutcomeFailed, d.Reason()
+		if l.Reason == "" {
+			l.Reason = "target_error: the import job reported outcome " + strconv.Quote(d.Outcome)
+		}
+	}
+	ru.markNoPassword(l, m)
+}
+
 // resolveResent looks up the skipped rows of a job whose request had to be sent again:
-// if an earlier attempt's answer was lost after the target took it, an earlier job
-// created them, and they are this run's, to be recorded as inserted (so undo finds
-// them), not as users that were there before.
+// an earlier attempt's answer may have been lost after the target created them. A user
+// found there created since the run began may be this run's, or someone who signed up
+// meanwhile: nothing proves which (the lost job's id never arrived), so the row is
+// recorded skipped and uncertain, with the user's id: undo leaves it and lists it.
 func (ru *run) resolveResent(ctx context.Context, rows []rowMeta, out []Line) error {
 	for i := range out {
 		if out[i].Outcome != strategies.OutcomeSkipped {
 			continue
 		}
-		id, err := ru.createdByRun(ctx, rows[i].ident)
+		id, err := ru.createdSinceStart(ctx, rows[i].ident)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errAbort, err)
 		}
-		if id == "" {
-			continue
+		if id != "" {
+			out[i].UserID, out[i].Uncertain, out[i].Reason = id, true, reasonLostAnswer
 		}
-		out[i].Outcome, out[i].UserID, out[i].Reason = strategies.OutcomeInserted, id, reasonLostAnswer
-		out[i].Rescued = rows[i].known != ""
-		ru.markNoPassword(&out[i], rows[i])
 	}
 	return nil
 }
@@ -460,7 +541,8 @@ const (
 
 // importBody starts an import job for body (n records) and waits for it. The first poll
 // comes a little before the job is expected to complete.
-func (ru *run) importBody(ctx context.Context, body []byte, n int, pt *pollTimer) (*idp.Job, error) {
+func (ru *run) importBody(ctx context.Context, ps post) (*idp.Job, error) {
+	body, n, pt := ps.body, len(ps.rows), ps.pt
 	p, ok := ru.tgt.Importer.(jobPoller)
 	if !ok {
 		return ru.tgt.Importer.Import(ctx, body)
@@ -468,6 +550,9 @@ func (ru *run) importBody(ctx context.Context, body []byte, n int, pt *pollTimer
 	start := time.Now()
 	j, err := p.StartImport(ctx, body)
 	if err != nil {
+		return nil, err
+	}
+	if err := ru.journalJob(ps.batch, j.ID, ps.rows); err != nil {
 		return nil, err
 	}
 	if j.Status == idp.StatusCompleted && j.Summary != nil {
@@ -505,10 +590,22 @@ func (ru *run) importBody(ctx context.Context, body []byte, n int, pt *pollTimer
 	return j, nil
 }
 
-// markNoPassword notes on an inserted row that it went without its password.
+// noHash says why a row with no hash moves without a password.
+func (ru *run) noHash() string {
+	switch {
+	case strings.TrimSpace(ru.plan.Mapping.PasswordFormat) == strategies.PasswordFormatNone:
+		return "no_password: mapping.password_format is none"
+	case ru.plan.Mapping.PasswordHash.IsZero():
+		return "no_password: no password column is mapped"
+	}
+	return "no_password: the row has no usable password hash"
+}
+
+// markNoPassword notes on an inserted row that it reached the target with no password,
+// whatever the cause: the report counts them and lists them for a reset or a code.
 func (ru *run) markNoPassword(l *Line, m rowMeta) {
 	if m.noPassword != "" && l.Outcome == strategies.OutcomeInserted {
-		l.WithoutPassword = true
+		l.WithoutPassword, l.Password = true, "none"
 		l.Reason = withoutPWReasonFn + m.noPassword
 	}
 }
@@ -590,12 +687,12 @@ func (ru *run) record(u *unit) error {
 	return nil
 }
 
-// createdByRun asks a target that can look users up (Authgear's getUserByLoginID, the
-// mock IdP's too) whether u's identifier belongs to a user this run imported before it
-// was interrupted: created since the run started, by an import where the target says.
-// It returns that user's id, or "" when there is none or the target cannot say (the row
-// is then sent again with upsert=false, which cannot create it twice).
-func (ru *run) createdByRun(ctx context.Context, value string) (string, error) {
+// createdSinceStart asks a target that can look users up (Authgear's getUserByLoginID,
+// the mock IdP's too) for the user holding an identifier, and returns their id when they
+// were created since the run began (by an import, where the target says), else "". Such
+// a user may be this run's or may have signed up meanwhile: the time is no proof, so
+// callers record them uncertain unless a job outcome proves more.
+func (ru *run) createdSinceStart(ctx context.Context, value string) (string, error) {
 	l, ok := ru.tgt.Importer.(idp.Looker)
 	if !ok || ru.runStarted.IsZero() {
 		return "", nil
@@ -613,4 +710,74 @@ func (ru *run) createdByRun(ctx context.Context, value string) (string, error) {
 		return t.ID, nil
 	}
 	return "", nil
+}
+
+// resolveSent decides a row the interrupted run sent before this attempt: a job outcome
+// of that run saying it inserted the row proves the user is this run's (inserted); a
+// user found created since the run began without such proof is uncertain (skipped,
+// left by undo); otherwise the row is sent again with upsert=false. done says l holds
+// the row's outcome.
+func (ru *run) resolveSent(ctx context.Context, m rowMeta, l *Line) (done bool, err error) {
+	if err := ru.loadProof(ctx); err != nil {
+		return false, err
+	}
+	if id := ru.proof[m.row]; id != "" {
+		l.Outcome, l.UserID, l.Reason = strategies.OutcomeInserted, id, reasonRecreated
+		ru.markNoPassword(l, m)
+		return true, nil
+	}
+	id, err := ru.createdSinceStart(ctx, m.ident)
+	if err != nil || id == "" {
+		return false, err
+	}
+	l.Outcome, l.UserID, l.Uncertain, l.Reason = strategies.OutcomeSkipped, id, true, reasonUncertain
+	return true, nil
+}
+
+// loadProof reads, once, the job ids the interrupted attempts journalled in sent.ndjson
+// and asks the target for those jobs' outcomes (Authgear keeps jobs 24 hours): the rows
+// they inserted, with the users' ids, are proven this run's.
+func (ru *run) loadProof(ctx context.Context) error {
+	if ru.proof != nil {
+		return nil
+	}
+	ru.proof = map[int]string{}
+	p, ok := ru.tgt.Importer.(jobPoller)
+	if !ok {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(ru.dir, FileSent))
+	if err != nil {
+		return nil // no journal: nothing proven
+	}
+	for line := range bytes.Lines(data) {
+		var s struct {
+			Job  string `json:"job"`
+			Rows []int  `json:"rows"`
+		}
+		if json.Unmarshal(line, &s) != nil || s.Job == "" || !ru.pending(s.Rows) {
+			continue
+		}
+		j, err := p.GetImport(ctx, s.Job)
+		if err != nil || j.Status != idp.StatusCompleted {
+			ru.log.Debug("job of the interrupted run", "job", s.Job, "err", err)
+			continue // gone or unfinished: its rows stay unproven
+		}
+		for _, d := range j.Details {
+			if d.Outcome == "inserted" && d.Index >= 0 && d.Index < len(s.Rows) && d.UserID != "" {
+				ru.proof[s.Rows[d.Index]] = d.UserID
+			}
+		}
+	}
+	return nil
+}
+
+// pending reports whether any of rows still lacks an outcome (so its job is worth asking).
+func (ru *run) pending(rows []int) bool {
+	for _, r := range rows {
+		if !ru.state.Done.has(r) {
+			return true
+		}
+	}
+	return false
 }

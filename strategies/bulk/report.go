@@ -2,11 +2,13 @@ package bulk
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,99 +91,182 @@ func reasonKey(r string) string {
 	return strings.TrimSpace(k)
 }
 
-// BuildReport reads a run directory's outcome log and writes failures.csv and
-// failures.json; it returns the counts, which reconcile by construction (one final
-// outcome per input row).
+// FileWithoutPassword lists the users a run imported with no password hash: they sign
+// in with a one-time code or reset their password.
+const FileWithoutPassword = "without_password.csv"
+
+// BuildReport reads a run directory's outcome log and writes failures.csv,
+// failures.json and without_password.csv; it returns the counts, which reconcile by
+// construction (one final outcome per input row).
 func BuildReport(dir string, withEmails bool) (*strategies.Report, error) {
-	rep := &strategies.Report{Strategy: strategies.StrategyBulk, RunDir: dir, Reasons: map[string]int64{},
+	rep := &strategies.Report{Strategy: strategies.StrategyBulk, RunDir: dir, Reasons: map[string]int64{}, Warnings: map[string]int64{},
 		Files: map[string]string{
-			"outcomes":      filepath.Join(dir, FileOutcomes),
-			"failures_csv":  filepath.Join(dir, FileFailuresCSV),
-			"failures_json": filepath.Join(dir, FileFailuresJSON),
-			"summary_md":    filepath.Join(dir, FileSummary),
-			"report_json":   filepath.Join(dir, FileReport),
+			"outcomes":         filepath.Join(dir, FileOutcomes),
+			"failures_csv":     filepath.Join(dir, FileFailuresCSV),
+			"failures_json":    filepath.Join(dir, FileFailuresJSON),
+			"without_password": filepath.Join(dir, FileWithoutPassword),
+			"summary_md":       filepath.Join(dir, FileSummary),
+			"report_json":      filepath.Join(dir, FileReport),
 		}}
-	fc, err := os.OpenFile(rep.Files["failures_csv"], os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("write failures: %w", err)
-	}
-	defer fc.Close()
-	fj, err := os.OpenFile(rep.Files["failures_json"], os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("write failures: %w", err)
-	}
-	defer fj.Close()
-	cw := csv.NewWriter(fc)
-	header := []string{"row", "line", "legacy_id", "outcome", "reason"}
-	if withEmails {
-		header = []string{"row", "line", "legacy_id", "email", "outcome", "reason"}
-	}
-	cw.Write(header)
-	jw := bufio.NewWriter(fj)
-	jw.WriteString("[")
-	nFail := 0
-	var jbuf []byte
-	err = EachFinal(dir, func(l *Line) error {
-		rep.Rows++
-		switch l.Outcome {
-		case strategies.OutcomeInserted:
-			rep.Inserted++
-			if l.WithoutPassword {
-				rep.WithoutPassword++
-			}
-			if l.Rescued {
-				rep.Rescued++
-			}
-		case strategies.OutcomeUpdated:
-			rep.Updated++
-		case strategies.OutcomeSkipped:
-			rep.Skipped++
-		case strategies.OutcomeFailed:
-			rep.Failed++
-		case strategies.OutcomeInvalid:
-			rep.Invalid++
-		default:
-			return fmt.Errorf("row %d: unknown outcome %q in the outcome log", l.Row, l.Outcome)
-		}
-		if l.Outcome != strategies.OutcomeInserted && l.Outcome != strategies.OutcomeUpdated && l.Reason != "" {
-			rep.Reasons[reasonKey(l.Reason)]++
-		}
-		if l.Outcome != strategies.OutcomeFailed && l.Outcome != strategies.OutcomeInvalid {
-			return nil
-		}
-		line := ""
-		if l.Line > 0 {
-			line = strconv.Itoa(l.Line)
-		}
-		rec := []string{strconv.Itoa(l.Row), line, l.LegacyID, string(l.Outcome), l.Reason}
-		if withEmails {
-			rec = slices.Insert(rec, 3, l.Email)
-		}
-		cw.Write(rec)
-		if nFail > 0 {
-			jw.WriteString(",")
-		}
-		nFail++
-		jw.WriteString("\n  ")
-		jbuf = appendLine(jbuf[:0], l)
-		jw.Write(jbuf[:len(jbuf)-1])
-		return nil
-	})
+	w, err := newReportWriter(rep, withEmails)
 	if err != nil {
 		return nil, err
 	}
-	if nFail > 0 {
-		jw.WriteString("\n")
+	defer w.close()
+	if err := EachFinal(dir, func(l *Line) error {
+		if err := count(rep, l); err != nil {
+			return err
+		}
+		return w.write(l)
+	}); err != nil {
+		return nil, err
 	}
-	jw.WriteString("]\n")
-	cw.Flush()
-	if err := errors.Join(cw.Error(), jw.Flush(), fc.Sync(), fj.Sync()); err != nil {
-		return nil, fmt.Errorf("write failures: %w", err)
+	if err := w.finish(); err != nil {
+		return nil, err
 	}
 	if len(rep.Reasons) == 0 {
 		rep.Reasons = nil
 	}
+	if len(rep.Warnings) == 0 {
+		rep.Warnings = nil
+	}
 	return rep, nil
+}
+
+// count adds one final outcome line to the report's counts.
+func count(rep *strategies.Report, l *Line) error {
+	rep.Rows++
+	switch l.Outcome {
+	case strategies.OutcomeInserted:
+		rep.Inserted++
+		if l.WithoutPassword {
+			rep.WithoutPassword++
+		}
+		if l.Rescued {
+			rep.Rescued++
+		}
+	case strategies.OutcomeUpdated:
+		rep.Updated++
+	case strategies.OutcomeSkipped:
+		rep.Skipped++
+		if l.Uncertain {
+			rep.Uncertain++
+		}
+	case strategies.OutcomeFailed:
+		rep.Failed++
+	case strategies.OutcomeInvalid:
+		rep.Invalid++
+	default:
+		return fmt.Errorf("row %d: unknown outcome %q in the outcome log", l.Row, l.Outcome)
+	}
+	if l.Outcome != strategies.OutcomeInserted && l.Outcome != strategies.OutcomeUpdated && l.Reason != "" {
+		rep.Reasons[reasonKey(l.Reason)]++
+	}
+	for _, w := range l.Warnings {
+		rep.Warnings[reasonKey(w)]++ // "field: code: message" -> field
+	}
+	return nil
+}
+
+// reportWriter writes the files BuildReport produces, one line at a time.
+type reportWriter struct {
+	withEmails bool
+	fc, fj, fw *os.File
+	cw, ww     *csv.Writer
+	jw         *bufio.Writer
+	nFail      int
+	jbuf       []byte
+}
+
+func newReportWriter(rep *strategies.Report, withEmails bool) (*reportWriter, error) {
+	w := &reportWriter{withEmails: withEmails}
+	var err error
+	open := func(name string) *os.File {
+		if err != nil {
+			return nil
+		}
+		var f *os.File
+		f, err = os.OpenFile(rep.Files[name], os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		return f
+	}
+	w.fc, w.fj, w.fw = open("failures_csv"), open("failures_json"), open("without_password")
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("write failures: %w", err)
+	}
+	w.cw, w.ww, w.jw = csv.NewWriter(w.fc), csv.NewWriter(w.fw), bufio.NewWriter(w.fj)
+	w.cw.Write(w.record("row", "line", "legacy_id", "email", "outcome", "reason"))
+	w.ww.Write(w.record("row", "line", "legacy_id", "email", "user_id", "reason"))
+	w.jw.WriteString("[")
+	return w, nil
+}
+
+// record builds a CSV record, with the email column only when emails may be written,
+// and every cell neutralised against CSV injection.
+func (w *reportWriter) record(row, line, legacyID, email, a, b string) []string {
+	rec := []string{row, line, legacyID, email, a, b}
+	if !w.withEmails {
+		rec = slices.Delete(rec, 3, 4)
+	}
+	for i := range rec {
+		rec[i] = csvCell(rec[i])
+	}
+	return rec
+}
+
+// csvCell neutralises a cell a spreadsheet would run as a formula (OWASP's advice for
+// CSV injection): a leading =, +, -, @, tab or carriage return gets a ' in front, so
+// "=cmd|' /C calc'!A0" in a legacy id or a reason is shown, not executed.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// write adds one final line to the files it belongs in.
+func (w *reportWriter) write(l *Line) error {
+	line := ""
+	if l.Line > 0 {
+		line = strconv.Itoa(l.Line)
+	}
+	if l.Outcome == strategies.OutcomeInserted && l.WithoutPassword {
+		w.ww.Write(w.record(strconv.Itoa(l.Row), line, l.LegacyID, l.Email, l.UserID, l.Reason))
+	}
+	if l.Outcome != strategies.OutcomeFailed && l.Outcome != strategies.OutcomeInvalid {
+		return nil
+	}
+	w.cw.Write(w.record(strconv.Itoa(l.Row), line, l.LegacyID, l.Email, string(l.Outcome), l.Reason))
+	if w.nFail > 0 {
+		w.jw.WriteString(",")
+	}
+	w.nFail++
+	w.jw.WriteString("\n  ")
+	w.jbuf = appendLine(w.jbuf[:0], l)
+	w.jw.Write(w.jbuf[:len(w.jbuf)-1])
+	return nil
+}
+
+// finish closes the JSON array and flushes and syncs every file.
+func (w *reportWriter) finish() error {
+	if w.nFail > 0 {
+		w.jw.WriteString("\n")
+	}
+	w.jw.WriteString("]\n")
+	w.cw.Flush()
+	w.ww.Flush()
+	if err := errors.Join(w.cw.Error(), w.ww.Error(), w.jw.Flush(), w.fc.Sync(), w.fj.Sync(), w.fw.Sync()); err != nil {
+		return fmt.Errorf("write failures: %w", err)
+	}
+	return nil
+}
+
+func (w *reportWriter) close() {
+	for _, f := range []*os.File{w.fc, w.fj, w.fw} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // nextSteps says what to do about what the report shows.
@@ -199,7 +284,16 @@ func nextSteps(rep *strategies.Report, p *strategies.Plan, dir string) []string 
 		out = append(out, fmt.Sprintf("%d rows are invalid (see %s with row and reason); fix them in the source and run again", rep.Invalid, filepath.Join(dir, FileFailuresCSV)))
 	}
 	if rep.WithoutPassword > 0 {
-		out = append(out, fmt.Sprintf("%d users were imported without a password (their hash format cannot be imported): they must reset it or sign in with a one-time code; the lazy strategy would keep their passwords", rep.WithoutPassword))
+		out = append(out, fmt.Sprintf("%d users were imported without a password (see %s with each one's reason): they must reset it or sign in with a one-time code; where their hash format was the cause, the lazy strategy would keep their passwords",
+			rep.WithoutPassword, filepath.Join(dir, FileWithoutPassword)))
+	}
+	if rep.Uncertain > 0 {
+		out = append(out, fmt.Sprintf("%d users were found at the target after an import answer was lost, with nothing to prove this run created them (outcomes marked uncertain in %s): undo leaves them; check them by hand",
+			rep.Uncertain, filepath.Join(dir, FileOutcomes)))
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.Warnings)) {
+		out = append(out, fmt.Sprintf("%d users moved without their %s, its value being invalid (warnings in %s); fix the source and re-run with bulk.upsert, or set mapping.strict_profile: true to reject such rows",
+			rep.Warnings[k], k, filepath.Join(dir, FileOutcomes)))
 	}
 	if rep.DryRun {
 		out = append(out, "this was a dry run: nothing was written to the target; run again without --dry-run to import")
@@ -234,17 +328,18 @@ func Summary(rep *strategies.Report) string {
 		b.WriteString("**The counts do not reconcile**: some input rows have no outcome.")
 	}
 	fmt.Fprintf(&b, " Imported without password: %d. Retried requests: %d. Took %s.\n", rep.WithoutPassword, rep.Retries, rep.Duration.Round(1e7))
+	if len(rep.Warnings) > 0 {
+		b.WriteString("\n| dropped optional field | users |\n|---|---:|\n")
+		for _, k := range reasonsByCount(rep.Warnings) {
+			fmt.Fprintf(&b, "| %s | %d |\n", k, rep.Warnings[k])
+		}
+	}
 	if rep.Rescued > 0 {
 		fmt.Fprintf(&b, "\n%d inserted users were expected at the target already (the bridge had verified them) but were missing: they are marked \"rescued\" in the outcomes.\n", rep.Rescued)
 	}
 	if len(rep.Reasons) > 0 {
 		b.WriteString("\n| reason | rows |\n|---|---:|\n")
-		keys := make([]string, 0, len(rep.Reasons))
-		for k := range rep.Reasons {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, c string) int { return int(rep.Reasons[c] - rep.Reasons[a]) })
-		for _, k := range keys {
+		for _, k := range reasonsByCount(rep.Reasons) {
 			fmt.Fprintf(&b, "| %s | %d |\n", k, rep.Reasons[k])
 		}
 	}
@@ -260,8 +355,23 @@ func Summary(rep *strategies.Report) string {
 	return b.String()
 }
 
+// Uncertain returns the final outcome lines a run recorded uncertain: users found at the
+// target after a lost answer that this run may or may not have created. Undo leaves
+// them; `cutover undo` lists them.
+func Uncertain(dir string) ([]Line, error) {
+	var out []Line
+	err := EachFinal(dir, func(l *Line) error {
+		if l.Uncertain {
+			out = append(out, *l)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Undo deletes the users a run inserted (its final "inserted" outcomes; updated and
-// skipped users existed before and are left alone). It needs a target that can delete.
+// skipped users existed before and are left alone, as are uncertain ones, which Uncertain
+// lists). It needs a target that can delete.
 // progress, when set, is told how many users have been asked for after each batch.
 func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool, progress func(done, total int)) (found, deleted int, err error) {
 	var ids []string
@@ -289,4 +399,43 @@ func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool, progress 
 		}
 	}
 	return len(ids), deleted, nil
+}
+
+// reasonsByCount orders reasons most rows first (then by name, so reports are stable).
+func reasonsByCount(m map[string]int64) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, c string) int {
+		if d := cmp.Compare(m[c], m[a]); d != 0 {
+			return d
+		}
+		return strings.Compare(a, c)
+	})
+	return keys
+}
+
+// appendLineTail writes the fields of l added for issue 12 (password, warnings, legacy
+// email, uncertain) and closes the line; appendLine calls it.
+func appendLineTail(dst []byte, l *Line) []byte {
+	if l.Password != "" {
+		dst = append(dst, `,"password":`...)
+		dst = idp.AppendJSONString(dst, l.Password)
+	}
+	if len(l.Warnings) > 0 {
+		dst = append(dst, `,"warnings":[`...)
+		for i, w := range l.Warnings {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = idp.AppendJSONString(dst, w)
+		}
+		dst = append(dst, ']')
+	}
+	if l.LegacyEmail != "" {
+		dst = append(dst, `,"legacy_email":`...)
+		dst = idp.AppendJSONString(dst, l.LegacyEmail)
+	}
+	if l.Uncertain {
+		dst = append(dst, `,"uncertain":true`...)
+	}
+	return append(dst, '}', '\n')
 }

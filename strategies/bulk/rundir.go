@@ -49,6 +49,17 @@ type Line struct {
 	WithoutPassword bool               `json:"without_password,omitempty"`
 	// Rescued marks an inserted row that Runner.Known said the target already held.
 	Rescued bool `json:"rescued,omitempty"`
+	// Password is "none" for a user that reached the target with no password hash,
+	// whatever the cause (Reason says which).
+	Password string `json:"password,omitempty"`
+	// Warnings are the optional fields dropped so the user could move: "field: code: message".
+	Warnings []string `json:"warnings,omitempty"`
+	// LegacyEmail is the email as the source wrote it, when it was normalised before
+	// sending (lower-cased); set only when bulk.log_emails allows emails in logs.
+	LegacyEmail string `json:"legacy_email,omitempty"`
+	// Uncertain marks a skipped row whose user was found at the target after a lost
+	// answer without proof that this run created it: undo leaves it and lists it.
+	Uncertain bool `json:"uncertain,omitempty"`
 
 	pos string // the row's source position, for the checkpoint; not written
 }
@@ -80,7 +91,7 @@ func appendLine(dst []byte, l *Line) []byte {
 	if l.Rescued {
 		dst = append(dst, `,"rescued":true`...)
 	}
-	return append(dst, '}', '\n')
+	return appendLineTail(dst, l)
 }
 
 // RunInfo is run.json: enough to find the plan and target again (`cutover undo`).

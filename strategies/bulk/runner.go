@@ -113,6 +113,9 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	if o.Resume && o.OnlyFailed != "" {
 		return nil, strategies.Errorf(strategies.CodeUsage, "--resume and --only-failed do not go together; finish the interrupted run with --resume first")
 	}
+	if err := r.gate(ctx, p); err != nil {
+		return nil, err
+	}
 	fp, err := Fingerprint(p)
 	if err != nil {
 		return nil, err
@@ -209,6 +212,9 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		return nil, err
 	}
 	ru.progress(true)
+	if err := nothingImported(rep); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -283,6 +289,7 @@ type run struct {
 	existing     map[string]bool // dry run: identifiers already at the target; nil when unknown
 	priorRetries int64
 	notes        []string
+	proof        map[int]string // row -> user id a job of an interrupted attempt inserted (loadProof)
 
 	outcomes *os.File
 	sent     *os.File

@@ -88,6 +88,10 @@ type Mapper struct {
 	verifier   *passwords.Verifier
 	dups       map[string]*dupIndex // identifier field -> seen identifiers
 	weak       map[string]bool      // detected formats flagged weak
+	// noPasswords: mapping.password_format is "none", users move without passwords on
+	// purpose, so whatever the hash column holds is dropped.
+	noPasswords bool
+	hashes      int64 // rows with a value in the password_hash column
 }
 
 // New compiles the plan's mapping. A transform that does not fit its field, an unknown
@@ -103,6 +107,9 @@ func New(p *strategies.Plan, opts Options) (*Mapper, error) {
 	}
 	if m.format == "auto" {
 		m.format = ""
+	}
+	if m.format == strategies.PasswordFormatNone {
+		m.format, m.noPasswords = "", true
 	}
 	planErr := func(key, format string, args ...any) error {
 		return &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: key, Message: fmt.Sprintf(format, args...)}
@@ -270,6 +277,7 @@ func (m *Mapper) Map(rec sources.Record) (*strategies.User, []*strategies.Error)
 	bad := func(key string, code strategies.Code, format string, args ...any) {
 		errs = append(errs, &strategies.Error{Code: code, Row: rec.Row, Line: rec.Line, Field: key, Message: fmt.Sprintf(format, args...)})
 	}
+	var shapes map[*strategies.Error]string // only rows with problems pay for it
 	for i := range m.fields {
 		f := &m.fields[i]
 		v, ok := lookup(rec.Fields, f.col)
@@ -277,13 +285,33 @@ func (m *Mapper) Map(rec sources.Record) (*strategies.User, []*strategies.Error)
 			f.absent++
 			continue
 		}
+		n := len(errs)
 		m.apply(f, u, v, bad)
+		for _, e := range errs[n:] {
+			if shapes == nil {
+				shapes = map[*strategies.Error]string{}
+			}
+			s, _ := text(v)
+			shapes[e] = valueShape(s)
+		}
+	}
+	if m.noPasswords {
+		u.PasswordHash, u.PasswordSalt = "", ""
+	} else if u.PasswordHash != "" {
+		m.hashes++
 	}
 	m.checkIdentifiers(u, errs, bad)
 	m.checkPassword(u, errs, bad)
+	if len(errs) > 0 {
+		errs = m.demote(u, errs, shapes)
+	}
 	slices.SortStableFunc(errs, func(a, b *strategies.Error) int { return rank(a.Code) - rank(b.Code) })
 	return u, errs
 }
+
+// Hashes returns how many rows so far had a value in the password_hash column: none at
+// all in a source whose plan maps one means the mapping names the wrong column.
+func (m *Mapper) Hashes() int64 { return m.hashes }
 
 type badFunc func(key string, code strategies.Code, format string, args ...any)
 
@@ -309,9 +337,14 @@ func (m *Mapper) apply(f *field, u *strategies.User, v any, bad badFunc) {
 	case kindString:
 		s, _ := text(v)
 		s = m.stringTransform(f.tf, strings.TrimSpace(s))
-		if m.checkText(f, s, bad) {
-			*f.str(u) = s
+		if !m.checkText(f, s, bad) {
+			return
 		}
+		if p := profileProblem(f.key, s); p != "" {
+			bad(f.key, strategies.CodeInvalidValue, "%s%s", or(m.quote(s), "the value")+" ", p)
+			return
+		}
+		*f.str(u) = s
 	case kindAny:
 		if v = m.anyValue(f, v, bad); v != nil {
 			if u.CustomAttributes == nil {

@@ -53,9 +53,11 @@ func TestMapNormalises(t *testing.T) {
 		fields  map[string]any
 		check   func(u *strategies.User) (got, want any)
 	}{
-		{"email trimmed, case kept", strategies.Mapping{Email: col("email")}, "",
+		{"email trimmed and lower-cased, legacy case kept", strategies.Mapping{Email: col("email")}, "",
 			map[string]any{"email": "  Alice@Example.COM \t"},
-			func(u *strategies.User) (any, any) { return u.Email, "Alice@Example.COM" }},
+			func(u *strategies.User) (any, any) {
+				return u.Email + " " + u.LegacyEmail, "alice@example.com Alice@Example.COM"
+			}},
 		{"django unusable password moves without a password", strategies.Mapping{Email: col("e"), PasswordHash: col("p")}, "",
 			map[string]any{"e": "a@x.io", "p": "!vD2l3kVxqGkz1VhT0CzYf5mXo8tQ4Wn2rBs9PeLa"},
 			func(u *strategies.User) (any, any) { return u.PasswordHash + "|" + u.PasswordFormat, "|" }},
@@ -172,6 +174,9 @@ func TestMapErrors(t *testing.T) {
 		Name:         col("name"),
 		PasswordHash: col("pw"),
 		Disabled:     tf("active", "not"),
+		// Strict: optional fields' problems are row errors here (TestOptionalFieldsDropped
+		// covers the default).
+		StrictProfile: true,
 	}
 	tests := []struct {
 		name      string
@@ -230,7 +235,7 @@ func TestMessagesHideValuesByDefault(t *testing.T) {
 }
 
 func TestDuplicates(t *testing.T) {
-	m := newMapper(t, strategies.Mapping{Email: col("email"), PreferredUsername: col("login")}, Options{ShowValues: true})
+	m := newMapper(t, strategies.Mapping{Email: col("email"), PreferredUsername: col("login"), StrictProfile: true}, Options{ShowValues: true})
 	rows := []map[string]any{
 		{"email": "Alice@X.com", "login": "alice"},  // 1: wins
 		{"email": "bob@x.com", "login": "bob"},      // 2

@@ -6,6 +6,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -24,6 +26,11 @@ func (m *Mapper) checkIdentifiers(u *strategies.User, errs []*strategies.Error, 
 		if p := emailProblem(u.Email); p != "" {
 			bad("email", strategies.CodeInvalidEmail, "%s is not a valid email address: %s; correct it in the source, or empty it if the user signs in another way", or(m.quote(u.Email), "the value"), p)
 			failed["email"] = true
+		} else if low := strings.ToLower(u.Email); low != u.Email {
+			// Authgear stores login ids lower-cased but looks up the value sent: a re-run
+			// sending Alice@Example.com next to a stored alice@example.com fails with
+			// DuplicatedIdentity instead of skipping. Send what the target stores.
+			u.LegacyEmail, u.Email = u.Email, low
 		}
 	}
 	if u.PhoneNumber != "" && !failed["phone_number"] {
@@ -71,11 +78,26 @@ func or(a, b string) string {
 	return b
 }
 
+// Limits of an address in octets (RFC 5321 4.5.3.1), which the real Authgear enforces.
+const (
+	maxLocalOctets   = 64
+	maxAddressOctets = 254
+)
+
 // emailProblem is a pragmatic address check: what net/mail accepts as a bare address,
-// with one @, no spaces, and a dotted domain. It returns "" for a good address.
+// with one @, no spaces, no invisible or bidirectional control characters, RFC 5321's
+// lengths, and a dotted domain. It returns "" for a good address, else the rule broken.
 func emailProblem(s string) string {
 	if strings.ContainsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' }) {
 		return "it contains spaces"
+	}
+	if i := strings.IndexFunc(s, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		// Named by code point only: such a character is how one address poses as another.
+		return fmt.Sprintf("it contains the invisible or control character U+%04X; the target refuses it, so remove it in the source", r)
+	}
+	if len(s) > maxAddressOctets {
+		return fmt.Sprintf("it is %d octets long, over the limit of %d for an address", len(s), maxAddressOctets)
 	}
 	switch strings.Count(s, "@") {
 	case 0:
@@ -88,8 +110,8 @@ func emailProblem(s string) string {
 	switch {
 	case local == "":
 		return "nothing before the @"
-	case len(local) > 64:
-		return "the part before the @ is over 64 characters"
+	case len(local) > maxLocalOctets:
+		return fmt.Sprintf("the part before the @ is %d octets long, over the limit of %d", len(local), maxLocalOctets)
 	case domain == "":
 		return "nothing after the @"
 	case !strings.Contains(domain, "."):
@@ -102,6 +124,14 @@ func emailProblem(s string) string {
 		return "it is not a bare address (check for quotes, brackets or stray characters)"
 	}
 	return ""
+}
+
+// invisible reports the characters the real IdP refuses in an email: controls (NUL...)
+// and format characters, which include zero-width spaces and joiners (U+200B-U+200D),
+// direction marks and overrides (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the
+// word joiner and the byte order mark.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
 // phone converts a number to E.164. Without a default region the number must start

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -38,6 +39,9 @@ type Options struct {
 	OnInvalid func(row Problem, all []*strategies.Error)
 	// Log receives debug lines; nil discards them.
 	Log *slog.Logger
+	// Limit stops after this many rows (0: read everything); Gate sets it. The report
+	// then has Sampled set and its counts are the sample's.
+	Limit int64
 }
 
 // Problem is one invalid row as reports show it: where and what.
@@ -84,30 +88,77 @@ type Report struct {
 	Importable      int64                 `json:"importable"`     // valid rows whose hash the target accepts
 	NotImportable   int64                 `json:"not_importable"` // valid rows whose hash it does not
 
-	Warnings       []string       `json:"warnings,omitempty"`
-	CanRun         bool           `json:"can_run"`
+	// Warned counts valid rows whose optional fields were dropped (mapping.strict_profile
+	// off), by plan key: those users move without the field.
+	Warned map[string]int64 `json:"warned,omitempty"`
+
+	Warnings []string `json:"warnings,omitempty"`
+	CanRun   bool     `json:"can_run"`
+	// Blockers are the messages of the problems that stop the plan (Err returns them
+	// typed): a mapped column the source lacks, a password column with no hash, no row
+	// or no valid row.
 	Blockers       []string       `json:"blockers,omitempty"`
+	Sampled        bool           `json:"sampled,omitempty"` // only the first Options.Limit rows were read
 	Recommendation Recommendation `json:"recommendation"`
 	Seconds        float64        `json:"seconds"`
 
-	mapped int64 // rows the source could parse, so the mapper saw them
+	mapped   int64               // rows the source could parse, so the mapper saw them
+	problems []*strategies.Error // what Blockers says, typed
 }
 
-// Run reads p's whole source once and reports. A plan the mapping rejects returns a
-// CodePlan error, a source that cannot be opened or read a CodeSource error; invalid
-// rows are not errors, they are counted in the report.
+// Err returns the problems that stop the plan, typed: CodePlan for a mistake in the plan
+// (cmd exits 2), CodeNothingToImport when no user could be imported (exit 1); nil when
+// the plan can run. Gate returns it; `plan check` should too, so both say the same.
+func (r *Report) Err() error {
+	switch len(r.problems) {
+	case 0:
+		return nil
+	case 1:
+		return r.problems[0]
+	}
+	errs := make([]error, len(r.problems))
+	for i, e := range r.problems {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// GateSample is how many rows Gate reads: enough to catch a wrong column, a password
+// column that holds no hashes or a mapping under which no row is valid, in well under a
+// second, before anything is written to the target.
+const GateSample = 1000
+
+// CodeNothingToImport is the code of a preflight finding that no user could be
+// imported (a source with no rows, or no valid row): a failure (exit 1), not a plan
+// mistake (exit 2).
+const CodeNothingToImport = strategies.CodeNothingToImport
+
+// Gate is the preflight every entry point runs before it writes to a target (bulk's
+// Runner.Run, which run, rehearse, the wizard and sweep use, and the authonly runner):
+// the same checks as `cutover plan check`, on the first GateSample rows (or
+// opts.Limit). It returns Report.Err: nil, or typed errors whose messages are the ones
+// plan check prints as blockers.
+func Gate(ctx context.Context, p *strategies.Plan, opts Options) error {
+	if opts.Limit == 0 {
+		opts.Limit = GateSample
+	}
+	if opts.Examples == 0 {
+		opts.Examples = 1
+	}
+	r, err := Run(ctx, p, opts)
+	if err != nil {
+		return err
+	}
+	return r.Err()
+}
+
+// Run reads p's whole source once (or its first opts.Limit rows) and reports. A plan
+// the mapping rejects returns a CodePlan error, a source that cannot be opened or read
+// a CodeSource error; invalid rows are not errors, they are counted in the report, and
+// what stops the plan from running is in Blockers and Err.
 func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error) {
 	start := time.Now()
-	if opts.Examples == 0 {
-		opts.Examples = 5
-	}
-	if opts.ProgressEvery <= 0 {
-		opts.ProgressEvery = 2 * time.Second
-	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	m, err := mapping.New(p, opts.Mapping)
 	if err != nil {
 		return nil, err
@@ -118,7 +169,6 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 		return nil, err
 	}
 	defer src.Close()
-
 	r := &Report{
 		Plan:       p.File,
 		Source:     describeSource(p),
@@ -127,81 +177,20 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 		Invalid:    map[string]int64{},
 		Examples:   map[string][]Problem{},
 		Formats:    map[string]FormatStat{},
+		Warned:     map[string]int64{},
 	}
-	total, columns := int64(-1), []string(nil)
+	sc := &scan{r: r, opts: opts, m: m, start: start, total: -1}
 	if d, ok := src.(sources.Describer); ok {
 		if s, err := d.Describe(ctx); err == nil {
-			total, columns = tableInfo(p, s)
+			sc.total, sc.columns = tableInfo(p, s)
 		} else {
-			log.Debug("describe source", "err", err)
+			opts.Log.Debug("describe source", "err", err)
 		}
 	}
-	progress := func() {
-		if opts.Progress == nil {
-			return
-		}
-		el := time.Since(start)
-		pr := strategies.Progress{Phase: "preflight", Total: total, Done: r.Rows,
-			Counts: map[strategies.Outcome]int64{strategies.OutcomeInvalid: r.InvalidRows}}
-		if s := el.Seconds(); s > 0 {
-			pr.Rate = float64(r.Rows) / s
-			if total > r.Rows && pr.Rate > 0 {
-				pr.ETA = time.Duration(float64(total-r.Rows) / pr.Rate * float64(time.Second))
-			}
-		}
-		opts.Progress(pr)
+	if err := sc.read(ctx, src); err != nil {
+		return nil, err
 	}
-	last := time.Now()
-	err = src.Read(ctx, "", func(rec sources.Record) error {
-		r.Rows++
-		if r.Rows%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if time.Since(last) >= opts.ProgressEvery {
-				last = time.Now()
-				progress()
-			}
-		}
-		if rec.Err != nil {
-			r.invalid(opts, rec, []*strategies.Error{asRowError(rec)})
-			return nil
-		}
-		r.mapped++
-		u, errs := m.Map(rec)
-		if len(errs) > 0 {
-			r.invalid(opts, rec, errs)
-			return nil
-		}
-		r.Valid++
-		if u.PasswordFormat == "" {
-			r.WithoutPassword++
-			return nil
-		}
-		st, ok := r.Formats[u.PasswordFormat]
-		if !ok {
-			st.Importable = passwords.Importable(u.PasswordFormat, r.Profile)
-			st.Weak = m.Weak(u.PasswordFormat)
-		}
-		st.Count++
-		r.Formats[u.PasswordFormat] = st
-		if st.Importable {
-			r.Importable++
-		} else {
-			r.NotImportable++
-		}
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, &strategies.Error{Code: strategies.CodeCancelled, Message: fmt.Sprintf("preflight stopped after %d rows", r.Rows), Err: err}
-		}
-		if strategies.CodeOf(err) != "" {
-			return nil, err
-		}
-		return nil, &strategies.Error{Code: strategies.CodeSource, Message: fmt.Sprintf("read the source (after %d rows)", r.Rows), Err: err}
-	}
-	progress()
+	sc.progress()
 	if err := m.Close(); err != nil {
 		return nil, fmt.Errorf("preflight: %w", err)
 	}
@@ -212,9 +201,129 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 			r.Formats[f] = st
 		}
 	}
-	r.finish(p, m, columns)
+	r.finish(p, m, sc.columns)
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Examples == 0 {
+		o.Examples = 5
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 2 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// scan is one pass over a source, tallying into the report.
+type scan struct {
+	r       *Report
+	opts    Options
+	m       *mapping.Mapper
+	start   time.Time
+	last    time.Time // last progress call
+	total   int64     // estimated rows, -1 when unknown
+	columns []string  // the source's columns: from its schema, else its first record
+}
+
+// errLimit ends a sampled scan early.
+var errLimit = errors.New("sample complete")
+
+// read feeds every record (up to opts.Limit) to row.
+func (sc *scan) read(ctx context.Context, src sources.Source) error {
+	r := sc.r
+	sc.last = time.Now()
+	err := src.Read(ctx, "", func(rec sources.Record) error {
+		if sc.opts.Limit > 0 && r.Rows >= sc.opts.Limit {
+			r.Sampled = true
+			return errLimit
+		}
+		r.Rows++
+		if r.Rows%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if time.Since(sc.last) >= sc.opts.ProgressEvery {
+				sc.last = time.Now()
+				sc.progress()
+			}
+		}
+		sc.row(rec)
+		return nil
+	})
+	switch {
+	case err == nil, errors.Is(err, errLimit):
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return &strategies.Error{Code: strategies.CodeCancelled, Message: fmt.Sprintf("preflight stopped after %d rows", r.Rows), Err: err}
+	case strategies.CodeOf(err) != "":
+		return err
+	}
+	return &strategies.Error{Code: strategies.CodeSource, Message: fmt.Sprintf("read the source (after %d rows)", r.Rows), Err: err}
+}
+
+// row maps and tallies one record.
+func (sc *scan) row(rec sources.Record) {
+	r := sc.r
+	if rec.Err != nil {
+		r.invalid(sc.opts, rec, []*strategies.Error{asRowError(rec)})
+		return
+	}
+	if sc.columns == nil && len(rec.Fields) > 0 {
+		// No schema (a query, a JSON export): the first record's fields say what there is.
+		for k := range rec.Fields {
+			sc.columns = append(sc.columns, k)
+		}
+		sort.Strings(sc.columns)
+	}
+	r.mapped++
+	u, errs := sc.m.Map(rec)
+	if len(errs) > 0 {
+		r.invalid(sc.opts, rec, errs)
+		return
+	}
+	r.Valid++
+	for _, w := range u.Warnings {
+		r.Warned[w.Field]++
+	}
+	if u.PasswordFormat == "" {
+		r.WithoutPassword++
+		return
+	}
+	st, ok := r.Formats[u.PasswordFormat]
+	if !ok {
+		st.Importable = passwords.Importable(u.PasswordFormat, r.Profile)
+		st.Weak = sc.m.Weak(u.PasswordFormat)
+	}
+	st.Count++
+	r.Formats[u.PasswordFormat] = st
+	if st.Importable {
+		r.Importable++
+	} else {
+		r.NotImportable++
+	}
+}
+
+// progress reports to opts.Progress.
+func (sc *scan) progress() {
+	if sc.opts.Progress == nil {
+		return
+	}
+	r := sc.r
+	el := time.Since(sc.start)
+	pr := strategies.Progress{Phase: "preflight", Total: sc.total, Done: r.Rows,
+		Counts: map[strategies.Outcome]int64{strategies.OutcomeInvalid: r.InvalidRows}}
+	if s := el.Seconds(); s > 0 {
+		pr.Rate = float64(r.Rows) / s
+		if sc.total > r.Rows && pr.Rate > 0 {
+			pr.ETA = time.Duration(float64(sc.total-r.Rows) / pr.Rate * float64(time.Second))
+		}
+	}
+	sc.opts.Progress(pr)
 }
 
 // asRowError makes a record the source could not parse into a row problem.
@@ -292,22 +401,8 @@ func tableInfo(p *strategies.Plan, s *sources.Schema) (int64, []string) {
 
 // finish adds warnings, blockers and the recommendation.
 func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string) {
-	absent := m.Absent()
-	keys := make([]string, 0, len(absent))
-	for k := range absent {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if absent[k] < r.mapped {
-			continue // present in some rows: optional fields of JSON exports
-		}
-		w := fmt.Sprintf("mapping.%s: no row has the column %q; check its spelling", k, columnOf(p, k))
-		if len(columns) > 0 {
-			w += " (the source has " + strings.Join(columns, ", ") + ")"
-		}
-		r.Warnings = append(r.Warnings, w)
-	}
+	r.checkColumns(p, m, columns)
+	r.checkPasswords(p, m)
 	var weak []string
 	for f, st := range r.Formats {
 		if st.Weak {
@@ -321,14 +416,89 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	if p.Strategy == strategies.StrategyBulk && r.NotImportable > 0 && (p.Bulk.UnsupportedHash == "" || p.Bulk.UnsupportedHash == strategies.UnsupportedFail) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("bulk.unsupported_hash is fail (the default): %d users whose hashes the target cannot import will fail; set it to without_password or skip, or use the lazy strategy", r.NotImportable))
 	}
+	for _, k := range slices.Sorted(maps.Keys(r.Warned)) {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("mapping.%s: %d users move without it, its value being invalid (see the outcome warnings); fix the source, or set mapping.strict_profile: true to reject those rows", k, r.Warned[k]))
+	}
+	r.checkRows(p)
+	for _, e := range r.problems {
+		r.Blockers = append(r.Blockers, e.Error())
+	}
+	r.CanRun = len(r.problems) == 0
+	r.Recommendation = r.recommend()
+}
+
+// checkColumns reports mapped columns that no row has. Databases and CSV files give
+// every record every column, so there a column no record has is not in the source: a
+// misspelt mapping, and an error naming the plan line and the columns there are. In
+// JSON exports optional fields are simply left out, so there it is a warning.
+func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []string) {
+	absent := m.Absent()
+	complete := p.Source.Kind != strategies.SourceJSON && p.Source.Kind != strategies.SourceNDJSON &&
+		p.Source.Kind != strategies.SourceAuth0 && p.Source.Kind != strategies.SourceFirebase
+	have := ""
+	if len(columns) > 0 {
+		have = " (the source has " + strings.Join(columns, ", ") + ")"
+	}
+	for _, f := range p.Mapping.Fields() {
+		missing := r.mapped > 0 && absent[f.Key] >= r.mapped
+		if r.mapped == 0 { // no record to go by (a header-only file): ask the schema
+			missing = len(columns) > 0 && !slices.Contains(columns, f.Ref.Column)
+		}
+		switch {
+		case !missing:
+		case complete:
+			r.problems = append(r.problems, p.PlanError("mapping."+f.Key,
+				"names the column %q, which the source does not have%s; correct the column name or remove the key", f.Ref.Column, have))
+		default:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("mapping.%s: no row has the column %q; check its spelling%s", f.Key, f.Ref.Column, have))
+		}
+	}
+}
+
+// checkPasswords reports a password column that holds no hash in any row read: users
+// would silently move without passwords, which a plan must say on purpose.
+func (r *Report) checkPasswords(p *strategies.Plan, m *mapping.Mapper) {
+	mp := p.Mapping
+	if mp.PasswordHash.IsZero() || strings.TrimSpace(mp.PasswordFormat) == strategies.PasswordFormatNone ||
+		p.Strategy == strategies.StrategyAuthOnly || r.mapped == 0 || m.Hashes() > 0 || m.Absent()["password_hash"] >= r.mapped {
+		return // absent altogether: checkColumns said so
+	}
+	r.problems = append(r.problems, p.PlanError("mapping.password_hash",
+		"the column %q holds no password hash in any of the %s rows read, so every user would move without a password; map the column that holds the hashes, or set mapping.password_format: none to move users without passwords on purpose",
+		mp.PasswordHash.Column, strategies.GroupDigits(r.mapped)))
+}
+
+// checkRows reports a source with nothing to import.
+func (r *Report) checkRows(p *strategies.Plan) {
+	nothing := func(format string, args ...any) {
+		r.problems = append(r.problems, &strategies.Error{Code: strategies.CodeNothingToImport, File: p.File, Message: fmt.Sprintf(format, args...)})
+	}
 	switch {
 	case r.Rows == 0:
-		r.Blockers = append(r.Blockers, "the source has no rows")
+		nothing("the source has no rows; check source.path, source.table or source.query")
 	case r.Valid == 0:
-		r.Blockers = append(r.Blockers, "no row is valid; fix the problems listed above (often a wrong column in mapping)")
+		which := "no row is valid"
+		if r.Sampled {
+			which = fmt.Sprintf("no row is valid among the first %s", strategies.GroupDigits(r.Rows))
+		}
+		reason := reasonsByCount(r.Invalid)[0]
+		why := fmt.Sprintf("%s of them are %s", strategies.GroupDigits(r.Invalid[reason]), reason)
+		if ex := r.Examples[reason]; len(ex) > 0 {
+			loc := fmt.Sprintf("row %d", ex[0].Row)
+			if ex[0].Field != "" {
+				loc += " " + ex[0].Field
+			}
+			why += fmt.Sprintf(" (%s: %s)", loc, ex[0].Message)
+		}
+		nothing("%s: %s; fix the mapping or the source (often a wrong column in mapping)", which, why)
 	}
-	r.CanRun = len(r.Blockers) == 0
-	r.Recommendation = r.recommend()
+}
+
+// reasonsByCount orders reasons, most rows first.
+func reasonsByCount(m map[string]int64) []string {
+	keys := slices.Collect(maps.Keys(m))
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	return keys
 }
 
 func columnOf(p *strategies.Plan, key string) string {
