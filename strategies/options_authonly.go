@@ -13,3 +13,17 @@ func (o *AuthOnlyOptions) validate(bad badFunc) error {
 	}
 	return nil
 }
+
+// IdentifiersOnly returns a copy of the plan that moves identifiers and profile
+// without any password field: what an authonly run imports, and so what its preview
+// and checks must look at. It lives here, not in authonly, so preflight can use it
+// without importing a strategy (bulk imports preflight, authonly imports bulk).
+func (p *Plan) IdentifiersOnly() *Plan {
+	ip := *p
+	ip.Mapping.PasswordHash = FieldRef{}
+	ip.Mapping.PasswordSalt = FieldRef{}
+	ip.Mapping.PasswordFormat = ""
+	ip.Mapping.PasswordKey = ""
+	ip.Bulk.UnsupportedHash = ""
+	return &ip
+}

@@ -64,13 +64,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 // ImportPlan is the plan the import half runs: p without anything about passwords, so
 // no hash ever leaves the legacy store.
 func ImportPlan(p *strategies.Plan) *strategies.Plan {
-	ip := *p
-	ip.Mapping.PasswordHash = strategies.FieldRef{}
-	ip.Mapping.PasswordSalt = strategies.FieldRef{}
-	ip.Mapping.PasswordFormat = ""
-	ip.Mapping.PasswordKey = ""
-	ip.Bulk.UnsupportedHash = ""
-	return &ip
+	return p.IdentifiersOnly()
 }
 
 // Execute imports the plan's users without passwords, then writes each row's IdP user

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/sources"
 )
@@ -31,7 +30,7 @@ const hashShown = 12
 func Preview(ctx context.Context, p *strategies.Plan, n int, progress func(strategies.Progress)) (strategies.Preview, error) {
 	var res strategies.Preview
 	if p.Strategy == strategies.StrategyAuthOnly {
-		p = authonly.ImportPlan(p) // preview what the run imports: no password fields
+		p = p.IdentifiersOnly() // preview what the run imports: no password fields
 	}
 	m, err := mapping.New(p, mapping.Options{})
 	if err != nil {
