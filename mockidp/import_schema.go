@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cutover/cutover/mockidp/internal/jsonscan"
 	"github.com/cutover/cutover/strategies/passwords"
@@ -209,8 +211,7 @@ func (r *importRecord) setProfile(k string, v json.RawMessage) {
 func checkIdentifier(k, v string) *APIError {
 	switch k {
 	case "email":
-		at := strings.IndexByte(v, '@')
-		if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t\r\n<>") {
+		if !validEmail(v) {
 			return recordError("/email", "format", fmt.Sprintf("email %q is not an email address", v))
 		}
 	case "phone_number":
@@ -227,6 +228,27 @@ func checkIdentifier(k, v string) *APIError {
 		}
 	}
 	return nil
+}
+
+// validEmail refuses what the real Authgear refuses (issue 13 item 11): no single @
+// between a local part and a domain, spaces and angle brackets, control and invisible
+// format characters (NUL, U+200B, the bidi controls U+200E and U+202E, which make one
+// address look like another), invalid UTF-8, a local part over 64 octets and an address
+// over 254 octets (RFC 5321's limits).
+func validEmail(v string) bool {
+	at := strings.IndexByte(v, '@')
+	if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t\r\n<>") {
+		return false
+	}
+	if at > 64 || len(v) > 254 || !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 func decodePassword(loc string, v json.RawMessage, profile string, ver *passwords.Verifier) (*importPassword, *APIError) {

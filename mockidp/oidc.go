@@ -193,12 +193,15 @@ func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
 		u, err = s.authenticate(r.Context(), login, password)
 	}
 	if err != nil {
-		msg := "Sign-in failed: " + err.Error() + "."
-		if !errors.Is(err, errBadCredentials) && !errors.Is(err, errDisabled) && !errors.Is(err, errSignup) {
+		msg, status := "Sign-in failed: "+err.Error()+".", http.StatusUnauthorized
+		switch {
+		case errors.Is(err, errTooManyFailures):
+			status = http.StatusTooManyRequests
+		case !errors.Is(err, errBadCredentials) && !errors.Is(err, errDisabled) && !errors.Is(err, errSignup):
 			s.log.Error("sign-in failed", "err", err)
 			msg = "Sign-in failed because of a server error; try again."
 		}
-		s.renderPage(w, http.StatusUnauthorized, pageData{Req: ar, Error: msg, Login: login})
+		s.renderPage(w, status, pageData{Req: ar, Error: msg, Login: login})
 		return
 	}
 	code := randomID(32)
@@ -278,7 +281,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "password":
 		u, err := s.authenticate(r.Context(), f.Get("username"), f.Get("password"))
 		if err != nil {
-			if errors.Is(err, errBadCredentials) || errors.Is(err, errDisabled) {
+			if errors.Is(err, errBadCredentials) || errors.Is(err, errDisabled) || errors.Is(err, errTooManyFailures) {
 				oauthError(w, http.StatusBadRequest, "invalid_grant", err.Error())
 				return
 			}
@@ -321,9 +324,10 @@ func (s *Server) grantCode(w http.ResponseWriter, r *http.Request, clientID stri
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code_challenge")
 		return
 	}
+	// The user may have been disabled (or deleted) between the sign-in and the exchange.
 	u, err := s.store.byID(r.Context(), c.userID)
-	if err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "the user no longer exists")
+	if err != nil || u.Disabled {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the user no longer exists or is disabled")
 		return
 	}
 	s.issueTokens(w, r, u, clientID, scopeOrDefault(c.scope), c.nonce, c.authTime)

@@ -93,18 +93,46 @@ func (s *Server) handleUserinfoGet(w http.ResponseWriter, r *http.Request) {
 // userinfoClaims is the stored user_info blob overlaid with the standard claims (which win).
 // The blob never speaks for the account's email or its verification: the user can replace
 // it (POST userinfo), and relying parties link accounts by a verified email.
+//
+// Reserved claims are dropped in any case: relying parties decode userinfo with
+// encoding/json, which matches "Email" to an `json:"email"` field, so a blob key
+// "Email" would otherwise speak for the account's email (issue 13 item 8). A blob key
+// that is a case variant of any claim the IdP sets is dropped for the same reason.
 func userinfoClaims(u *user) map[string]any {
-	out := map[string]any{}
+	std := userClaims(u)
+	var blob map[string]any
 	if len(u.UserInfo) > 0 {
-		_ = json.Unmarshal(u.UserInfo, &out)
+		_ = json.Unmarshal(u.UserInfo, &blob)
 	}
-	for _, k := range []string{"email", "email_verified", "phone_number_verified"} {
-		delete(out, k)
+	out := make(map[string]any, len(blob)+len(std))
+	for k, v := range blob {
+		if !reservedClaim(k, std) {
+			out[k] = v
+		}
 	}
-	for k, v := range userClaims(u) {
+	for k, v := range std {
 		out[k] = v
 	}
 	return out
+}
+
+// reservedClaims are the claims only the IdP sets, whether or not this user has them.
+var reservedClaims = []string{"sub", "email", "email_verified", "phone_number", "phone_number_verified", "preferred_username"}
+
+// reservedClaim reports whether the blob key k equals, in any case, a reserved claim or
+// a claim the IdP sets for this user (std).
+func reservedClaim(k string, std map[string]any) bool {
+	for _, r := range reservedClaims {
+		if strings.EqualFold(k, r) {
+			return true
+		}
+	}
+	for c := range std {
+		if strings.EqualFold(k, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) handleUserinfoPost(w http.ResponseWriter, r *http.Request) {
