@@ -34,7 +34,10 @@ type authState struct {
 	codes   map[string]*authCode
 	refresh map[string]*refreshGrant
 	otps    map[string]otp // by user id
-	lazy    [64]sync.Mutex // striped locks so one email never calls the hook twice at once
+	// failures counts wrong passwords by user id (or by login for unknown users), so
+	// every login of one account (email, phone, username, any case) shares one limit.
+	failures map[string]*loginFailures
+	lazy     [64]sync.Mutex // striped locks so one email never calls the hook twice at once
 }
 
 type authCode struct {
@@ -57,8 +60,26 @@ type otp struct {
 // too few to guess one of a million codes in its lifetime.
 const maxOTPFailures = 5
 
+// maxLoginFailures is how many wrong passwords one login may get within
+// loginFailureWindow before the password grant and the form refuse it until the window ends.
+const maxLoginFailures = 10
+
+// loginFailureWindow is how long wrong passwords count against a login.
+const loginFailureWindow = 15 * time.Minute
+
+// errTooManyFailures refuses a login that had maxLoginFailures wrong passwords within
+// loginFailureWindow. Without it the password grant and the form let anyone guess a
+// password at the speed of bcrypt (issue 13 item 10).
+var errTooManyFailures = errors.New("too many failed sign-ins for this account; wait 15 minutes and try again")
+
+// loginFailures counts one account's wrong passwords in the current window.
+type loginFailures struct {
+	n     int
+	until time.Time // end of the window that started with the first failure
+}
+
 func newAuthState() *authState {
-	return &authState{codes: map[string]*authCode{}, refresh: map[string]*refreshGrant{}, otps: map[string]otp{}}
+	return &authState{codes: map[string]*authCode{}, refresh: map[string]*refreshGrant{}, otps: map[string]otp{}, failures: map[string]*loginFailures{}}
 }
 
 // OTP is a one-time sign-in code issued by the mock-only admin endpoint.
@@ -114,13 +135,57 @@ func (s *Server) authenticate(ctx context.Context, login, password string) (*use
 		return nil, errBadCredentials
 	}
 	u, err := s.store.findByLogin(ctx, login)
+	key := "login:" + strings.ToLower(login)
+	if err == nil {
+		key = u.ID
+	}
+	if !s.loginAllowed(key) {
+		return nil, errTooManyFailures
+	}
 	if errors.Is(err, errNoUser) {
-		return s.authenticateUnknown(ctx, login, password)
+		u, err = s.authenticateUnknown(ctx, login, password)
+	} else if err == nil {
+		u, err = s.checkPassword(ctx, u, password)
 	}
-	if err != nil {
-		return nil, err
+	s.countLogin(key, err)
+	return u, err
+}
+
+// loginAllowed reports whether key may try a password now.
+func (s *Server) loginAllowed(key string) bool {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	f := s.auth.failures[key]
+	return f == nil || f.n < maxLoginFailures || s.now().After(f.until)
+}
+
+// countLogin records the outcome of a password check: a wrong password counts, a
+// success clears the count. Expired windows are dropped as the map grows, so an attacker
+// trying many logins cannot grow it without bound.
+func (s *Server) countLogin(key string, err error) {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	if err == nil {
+		delete(s.auth.failures, key)
+		return
 	}
-	return s.checkPassword(ctx, u, password)
+	if !errors.Is(err, errBadCredentials) {
+		return
+	}
+	now := s.now()
+	f := s.auth.failures[key]
+	if f == nil || now.After(f.until) {
+		if len(s.auth.failures) >= 4096 {
+			for k, old := range s.auth.failures {
+				if now.After(old.until) {
+					delete(s.auth.failures, k)
+				}
+			}
+		}
+		f = &loginFailures{until: now.Add(loginFailureWindow)}
+		s.auth.failures[key] = f
+	}
+	f.n++
 }
 
 func (s *Server) checkPassword(ctx context.Context, u *user, password string) (*user, error) {

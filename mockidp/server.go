@@ -72,6 +72,10 @@ type Config struct {
 	JobRetention time.Duration
 	// Seed makes fault injection deterministic when non-zero.
 	Seed uint64
+	// ReadTimeout bounds reading one request, body included, so a client trickling its
+	// body cannot hold a connection open; default 60 seconds (a 500 KB import body on a
+	// slow link fits comfortably).
+	ReadTimeout time.Duration
 }
 
 // LazyHook is the verification endpoint called when an unknown user signs in.
@@ -151,6 +155,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.JobRetention == 0 {
 		cfg.JobRetention = 10 * time.Minute
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 60 * time.Second
 	}
 	if cfg.LazyHook.Timeout == 0 {
 		cfg.LazyHook.Timeout = 5 * time.Second
@@ -235,6 +242,7 @@ func (s *Server) Start(ln net.Listener) error {
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	srv := s.srv
@@ -343,7 +351,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+PathDiscovery, s.handleDiscovery)
 	mux.HandleFunc("GET "+PathJWKS, s.handleJWKS)
 	mux.HandleFunc("GET "+PathAuthorize, s.handleAuthorizePage)
-	mux.HandleFunc("POST "+PathAuthorize, s.handleAuthorizeSubmit)
+	// The form signs a user in: a page on another origin must not post it for them
+	// (login CSRF). The check reads Sec-Fetch-Site and Origin, which browsers send.
+	mux.Handle("POST "+PathAuthorize, http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.handleAuthorizeSubmit)))
 	mux.HandleFunc("POST "+PathToken, s.handleToken)
 	mux.HandleFunc("GET "+PathUserinfo, s.handleUserinfoGet)
 	mux.HandleFunc("POST "+PathUserinfo, s.handleUserinfoPost)

@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -76,6 +78,11 @@ func openStore(path string) (*store, error) {
 			"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)" +
 			"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)"
 	}
+	if path != "" {
+		if err := privateFiles(path); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", dbName(path), err)
@@ -125,6 +132,26 @@ func (st *store) signingKey(ctx context.Context) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("store the signing key: %w", err)
 	}
 	return k, nil
+}
+
+// privateFiles creates the database file 0600 before SQLite opens it, and narrows it and
+// any -wal and -shm files left from an earlier run to 0600: they hold the token signing
+// key and imported password hashes (issue 13 item 9). SQLite creates -wal and -shm with
+// the database file's mode, so new ones are private too.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func dbName(path string) string {

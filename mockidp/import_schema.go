@@ -1,0 +1,489 @@
+package mockidp
+
+// Record validation for the import API. Each record is checked on its own against the
+// profile's schema, so one bad record fails alone, as in Authgear.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cutover/cutover/mockidp/internal/jsonscan"
+	"github.com/cutover/cutover/strategies/passwords"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// importRecord is a validated record. Absent fields are zero; opt fields keep null apart
+// from absent because null removes an attribute on upsert.
+type importRecord struct {
+	email, phone, username opt
+	disabled               *bool
+	password               *importPassword
+	// profile holds every other attribute, raw and validated, each key once; json null
+	// means remove.
+	profile []jsonscan.Member
+}
+
+type opt struct {
+	set, null bool
+	v         string
+}
+
+type importPassword struct {
+	typ, hash, salt string
+}
+
+var stringAttrs = map[string]bool{
+	"name": true, "given_name": true, "family_name": true, "middle_name": true, "nickname": true,
+	"profile": true, "picture": true, "website": true, "gender": true, "birthdate": true,
+	"zoneinfo": true, "locale": true,
+}
+
+var addressKeys = map[string]bool{
+	"formatted": true, "street_address": true, "locality": true, "region": true, "postal_code": true, "country": true,
+}
+
+// recordError builds the per-record error Authgear reports for a schema violation.
+func recordError(location, kind, msg string) *APIError {
+	return &APIError{Name: "Invalid", Reason: "ValidationFailed", Message: msg, Code: http.StatusBadRequest,
+		Info: map[string]any{"causes": []map[string]any{{"location": location, "kind": kind}}}}
+}
+
+// decodeImportRecord validates one record against the strict schema of the profile.
+// raw must be valid JSON (DecodeImportRequest checked the whole body).
+func decodeImportRecord(raw json.RawMessage, identifier, profile string, ver *passwords.Verifier) (*importRecord, json.RawMessage, *APIError) {
+	ms, ok := jsonscan.Object(raw, internedKeys)
+	if !ok {
+		return nil, raw, recordError("", "type", "record must be a JSON object")
+	}
+	rec, e := validateRecord(ms, identifier, profile, ver)
+	return rec, redactMembers(raw, ms), e
+}
+
+// validateRecord checks every member of a record and then that the import's identifier
+// is present. The first error wins: Authgear, too, reports one cause per record.
+func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passwords.Verifier) (*importRecord, *APIError) {
+	rec := &importRecord{}
+	for _, m := range ms {
+		if e := rec.decodeMember(m.Key, m.Val, profile, ver); e != nil {
+			return nil, e
+		}
+	}
+	var id opt
+	switch identifier {
+	case IdentifierEmail:
+		id = rec.email
+	case IdentifierPhone:
+		id = rec.phone
+	default:
+		id = rec.username
+	}
+	if !id.set || id.null || id.v == "" {
+		return nil, recordError("/"+identifier, "required", identifier+" is required because the import's identifier is "+identifier)
+	}
+	return rec, nil
+}
+
+// decodeMember validates one key of a record and keeps it in rec.
+func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile string, ver *passwords.Verifier) *APIError {
+	isNull := string(v) == "null"
+	switch {
+	case k == "email" || k == "phone_number" || k == "preferred_username":
+		return rec.decodeIdentifier(k, v, isNull)
+	case stringAttrs[k] || k == "account_valid_from" || k == "account_valid_until":
+		if !isNull {
+			if e := checkStringAttr(k, v); e != nil {
+				return e
+			}
+		}
+	case k == "email_verified" || k == "phone_number_verified" || k == "disabled":
+		var b bool
+		if isNull || jsonscan.Bool(v, &b) != nil {
+			return recordError("/"+k, "type", k+" must be true or false")
+		}
+		if k == "disabled" {
+			rec.disabled = &b
+			return nil
+		}
+	case k == "address":
+		if !isNull {
+			if e := checkAddress(v); e != nil {
+				return e
+			}
+		}
+	case k == "custom_attributes":
+		if _, ok := jsonscan.Object(v, internedKeys); !ok {
+			return recordError("/custom_attributes", "type", "custom_attributes must be an object")
+		}
+	case k == "roles" || k == "groups":
+		if e := checkStringList(k, v); e != nil {
+			return e
+		}
+	case k == "password":
+		p, e := decodePassword("/password", v, profile, ver)
+		rec.password = p
+		return e
+	case k == "mfa":
+		return checkMFA(v, profile, ver)
+	default:
+		return recordError("/"+k, "additionalProperties",
+			fmt.Sprintf("unknown key %q: Authgear's import schema does not allow it; remove it or map it to custom_attributes", k))
+	}
+	// Everything that reaches here is a profile attribute, stored as sent so an upsert can
+	// merge it (null removes it).
+	rec.setProfile(k, v)
+	return nil
+}
+
+func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bool) *APIError {
+	o := opt{set: true, null: isNull}
+	if !isNull {
+		if err := jsonscan.String(v, &o.v); err != nil {
+			return recordError("/"+k, "type", k+" must be a string or null")
+		}
+		if e := checkIdentifier(k, o.v); e != nil {
+			return e
+		}
+	}
+	switch k {
+	case "email":
+		rec.email = o
+	case "phone_number":
+		rec.phone = o
+	default:
+		rec.username = o
+	}
+	return nil
+}
+
+func checkStringAttr(k string, v json.RawMessage) *APIError {
+	var s string
+	if err := jsonscan.String(v, &s); err != nil {
+		return recordError("/"+k, "type", k+" must be a string or null")
+	}
+	if strings.HasPrefix(k, "account_valid") {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return recordError("/"+k, "format", k+" must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z")
+		}
+	}
+	return nil
+}
+
+func checkAddress(v json.RawMessage) *APIError {
+	a, ok := jsonscan.Object(v, internedKeys)
+	if !ok {
+		return recordError("/address", "type", "address must be an object or null")
+	}
+	for _, am := range a {
+		ak := am.Key
+		var s string
+		if !addressKeys[ak] {
+			return recordError("/address/"+ak, "additionalProperties", fmt.Sprintf("address has unknown key %q; allowed: formatted, street_address, locality, region, postal_code, country", ak))
+		}
+		if jsonscan.String(am.Val, &s) != nil {
+			return recordError("/address/"+ak, "type", "address."+ak+" must be a string")
+		}
+	}
+	return nil
+}
+
+func checkStringList(k string, v json.RawMessage) *APIError {
+	var l []string
+	if err := json.Unmarshal(v, &l); err != nil || l == nil {
+		return recordError("/"+k, "type", k+" must be an array of strings")
+	}
+	for i, s := range l {
+		if s == "" {
+			return recordError(fmt.Sprintf("/%s/%d", k, i), "minLength", k+" entries must not be empty")
+		}
+	}
+	return nil
+}
+
+func (r *importRecord) setProfile(k string, v json.RawMessage) {
+	r.profile = append(r.profile, jsonscan.Member{Key: k, Val: v})
+}
+
+func checkIdentifier(k, v string) *APIError {
+	switch k {
+	case "email":
+		if !validEmail(v) {
+			return recordError("/email", "format", fmt.Sprintf("email %q is not an email address", v))
+		}
+	case "phone_number":
+		ok := len(v) >= 8 && len(v) <= 16 && v[0] == '+' && v[1] >= '1' && v[1] <= '9'
+		for i := 1; ok && i < len(v); i++ {
+			ok = v[i] >= '0' && v[i] <= '9'
+		}
+		if !ok {
+			return recordError("/phone_number", "format", fmt.Sprintf("phone_number %q is not in E.164 form (e.g. +14155550123)", v))
+		}
+	case "preferred_username":
+		if v == "" || strings.ContainsAny(v, " \t\r\n@") {
+			return recordError("/preferred_username", "format", fmt.Sprintf("preferred_username %q must be non-empty without spaces or @", v))
+		}
+	}
+	return nil
+}
+
+// validEmail refuses what the real Authgear refuses (issue 13 item 11): no single @
+// between a local part and a domain, spaces and angle brackets, control and invisible
+// format characters (NUL, U+200B, the bidi controls U+200E and U+202E, which make one
+// address look like another), invalid UTF-8, a local part over 64 octets and an address
+// over 254 octets (RFC 5321's limits).
+func validEmail(v string) bool {
+	at := strings.IndexByte(v, '@')
+	if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t\r\n<>") {
+		return false
+	}
+	if at > 64 || len(v) > 254 || !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func decodePassword(loc string, v json.RawMessage, profile string, ver *passwords.Verifier) (*importPassword, *APIError) {
+	ms, ok := jsonscan.Object(v, internedKeys)
+	if !ok {
+		return nil, recordError(loc, "type", "password must be an object with type and password_hash")
+	}
+	p := &importPassword{}
+	for _, m := range ms {
+		k, fv := m.Key, m.Val
+		var s string
+		switch k {
+		case "type", "password_hash", "expire_after", "salt":
+			if k == "salt" && profile != ProfilePermissive {
+				return nil, recordError(loc+"/salt", "additionalProperties", `password has unknown key "salt" (only the permissive profile accepts a separate salt)`)
+			}
+			if jsonscan.String(fv, &s) != nil {
+				return nil, recordError(loc+"/"+k, "type", "password."+k+" must be a string")
+			}
+		default:
+			return nil, recordError(loc+"/"+k, "additionalProperties", fmt.Sprintf("password has unknown key %q; allowed: type, password_hash, expire_after", k))
+		}
+		switch k {
+		case "type":
+			p.typ = s
+		case "password_hash":
+			p.hash = s
+		case "salt":
+			p.salt = s
+		case "expire_after":
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				return nil, recordError(loc+"/expire_after", "format", "password.expire_after must be an RFC 3339 date-time")
+			}
+		}
+	}
+	if p.typ == "" {
+		return nil, recordError(loc+"/type", "required", "password.type is required")
+	}
+	if p.hash == "" {
+		return nil, recordError(loc+"/password_hash", "required", "password.password_hash is required and must not be empty")
+	}
+	if profile != ProfilePermissive {
+		if p.typ != "bcrypt" {
+			return nil, recordError(loc+"/type", "enum", fmt.Sprintf(`password.type %q is not supported: this IdP (profile authgear) imports bcrypt hashes only; migrate other formats lazily, or rehearse with --profile permissive`, p.typ))
+		}
+		// bcrypt.Cost parses the version and cost without hashing anything.
+		if _, err := bcrypt.Cost([]byte(p.hash)); err != nil || len(p.hash) != 60 {
+			e := &APIError{Name: "Invalid", Reason: "InvalidBcryptHash", Message: "password.password_hash is not a valid bcrypt hash ($2a$/$2b$/$2y$, 60 characters)", Code: http.StatusBadRequest}
+			return nil, e
+		}
+		return p, nil
+	}
+	d, err := ver.Detect(passwords.Stored{Hash: p.hash, Salt: p.salt, Format: p.typ})
+	if err != nil {
+		return nil, recordError(loc+"/password_hash", "format", fmt.Sprintf("password.password_hash is not a recognised %s hash: %v", p.typ, err))
+	}
+	if d.Format != p.typ && !strings.HasPrefix(p.typ, "recipe:") {
+		return nil, recordError(loc+"/type", "enum", fmt.Sprintf("password.type is %q but the hash looks like %q; fix the type", p.typ, d.Format))
+	}
+	if !passwords.Importable(d.Format, ProfilePermissive) {
+		return nil, recordError(loc+"/type", "enum", fmt.Sprintf("password.type %q cannot be verified", p.typ))
+	}
+	return p, nil
+}
+
+func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIError {
+	ms, ok := jsonscan.Object(v, internedKeys)
+	if !ok {
+		return recordError("/mfa", "type", "mfa must be an object")
+	}
+	for _, m := range ms {
+		k, fv := m.Key, m.Val
+		loc := "/mfa/" + k
+		isNull := string(fv) == "null"
+		switch k {
+		case "email", "phone_number":
+			if isNull {
+				continue
+			}
+			var s string
+			if jsonscan.String(fv, &s) != nil {
+				return recordError(loc, "type", "mfa."+k+" must be a string or null")
+			}
+			if e := checkIdentifier(k, s); e != nil {
+				e.Message = "mfa." + e.Message
+				return e
+			}
+		case "password":
+			if _, e := decodePassword(loc, fv, profile, ver); e != nil {
+				return e
+			}
+		case "totp":
+			t, ok := jsonscan.Object(fv, internedKeys)
+			if !ok {
+				return recordError(loc, "type", "mfa.totp must be an object with secret")
+			}
+			for _, tm := range t {
+				var s string
+				if tm.Key != "secret" {
+					return recordError(loc+"/"+tm.Key, "additionalProperties", fmt.Sprintf("mfa.totp has unknown key %q; allowed: secret", tm.Key))
+				}
+				if jsonscan.String(tm.Val, &s) != nil || s == "" {
+					return recordError(loc+"/secret", "minLength", "mfa.totp.secret must be a non-empty string")
+				}
+			}
+			if len(t) == 0 {
+				return recordError(loc+"/secret", "required", "mfa.totp.secret is required")
+			}
+		default:
+			return recordError(loc, "additionalProperties", fmt.Sprintf("mfa has unknown key %q; allowed: email, phone_number, password, totp", k))
+		}
+	}
+	return nil
+}
+
+// redactMembers returns the record to echo: as sent when it holds no secrets, otherwise
+// re-encoded from ms (keys sorted) with password, mfa.password and mfa.totp "REDACTED".
+func redactMembers(raw json.RawMessage, ms []jsonscan.Member) json.RawMessage {
+	pw, mfa := -1, -1
+	for i, m := range ms {
+		switch m.Key {
+		case "password":
+			pw = i
+		case "mfa":
+			mfa = i
+		}
+	}
+	if pw < 0 && mfa < 0 {
+		return raw
+	}
+	redacted := json.RawMessage(`"REDACTED"`)
+	out := make([]jsonscan.Member, len(ms))
+	copy(out, ms)
+	if pw >= 0 {
+		out[pw].Val = redacted
+	}
+	if mfa >= 0 {
+		if mm, ok := jsonscan.Object(ms[mfa].Val, internedKeys); ok {
+			for i := range mm {
+				if mm[i].Key == "password" || mm[i].Key == "totp" {
+					mm[i].Val = redacted
+				}
+			}
+			out[mfa].Val = jsonscan.AppendObject(nil, mm)
+		} else if string(ms[mfa].Val) != "null" {
+			out[mfa].Val = redacted
+		}
+	}
+	return jsonscan.AppendObject(make([]byte, 0, len(raw)), out)
+}
+
+// importRequest is the top-level body. Fields are pointers to tell absent from zero.
+type importRequest struct {
+	Upsert     *bool             `json:"upsert"`
+	Identifier *string           `json:"identifier"`
+	Records    []json.RawMessage `json:"records"`
+}
+
+// DecodeImportRequest validates the top level of an import body: only upsert, identifier
+// and at least one record. Records themselves are validated one by one later, so one bad
+// record does not fail the others. It is exported for fuzzing and for clients' preflight.
+func DecodeImportRequest(body []byte) (upsert bool, identifier string, records []json.RawMessage, err *APIError) {
+	// Members, not a struct: encoding/json matches struct fields case-insensitively, and
+	// Authgear's schema does not ("Records" is an unknown key there). Records stay slices
+	// of body; the job keeps body alive until it completes.
+	var top []jsonscan.Member
+	ok := json.Valid(body)
+	if ok {
+		top, ok = jsonscan.Object(body, internedKeys)
+	}
+	if !ok {
+		msg := "request body is not a JSON object"
+		var probe map[string]json.RawMessage
+		if e := json.Unmarshal(body, &probe); e != nil {
+			msg += ": " + e.Error()
+		}
+		return false, "", nil, recordError("", "schema", msg)
+	}
+	var req importRequest
+	for _, m := range top {
+		k, v := m.Key, m.Val
+		var e error
+		switch k {
+		case "upsert":
+			e = json.Unmarshal(v, &req.Upsert)
+		case "identifier":
+			e = json.Unmarshal(v, &req.Identifier)
+		case "records":
+			if v[0] == '[' {
+				req.Records = jsonscan.Array(v)
+			} else {
+				e = json.Unmarshal(v, &req.Records)
+			}
+		default:
+			return false, "", nil, recordError("/"+k, "additionalProperties", fmt.Sprintf("unknown key %q in the request (allowed: upsert, identifier, records)", k))
+		}
+		if e != nil {
+			return false, "", nil, recordError("/"+k, "type", fmt.Sprintf("%s has the wrong type: %v", k, e))
+		}
+	}
+	if req.Identifier == nil {
+		return false, "", nil, recordError("/identifier", "required", `identifier is required: "email", "phone_number" or "preferred_username"`)
+	}
+	switch *req.Identifier {
+	case IdentifierEmail, IdentifierPhone, IdentifierUsername:
+	default:
+		return false, "", nil, recordError("/identifier", "enum", fmt.Sprintf(`identifier %q is not one of "email", "phone_number", "preferred_username"`, *req.Identifier))
+	}
+	if len(req.Records) == 0 {
+		return false, "", nil, recordError("/records", "minItems", "records must hold at least one record")
+	}
+	return req.Upsert != nil && *req.Upsert, *req.Identifier, req.Records, nil
+}
+
+// prepared is a record after validation, ready for the database.
+type prepared struct {
+	rec  *importRecord
+	echo json.RawMessage
+	err  *APIError
+}
+
+// internedKeys maps every key of the record schema to itself, so scanning a record
+// allocates no key strings.
+var internedKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"email", "phone_number", "preferred_username", "email_verified", "phone_number_verified",
+		"disabled", "address", "custom_attributes", "roles", "groups", "password", "mfa", "account_valid_from",
+		"account_valid_until", "type", "password_hash", "expire_after", "salt", "totp", "secret"} {
+		m[k] = k
+	}
+	for k := range stringAttrs {
+		m[k] = k
+	}
+	for k := range addressKeys {
+		m[k] = k
+	}
+	return m
+}()
