@@ -1,5 +1,10 @@
 package strategies
 
+import (
+	"strings"
+	"time"
+)
+
 // Lazy bridge dialects.
 const (
 	DialectAuthproject = "authproject"
@@ -21,6 +26,17 @@ type LazyOptions struct {
 	RateLimit RateLimit `yaml:"rate_limit,omitempty"`
 	// Store is where successful verifications are recorded (default .cutover/lazy.db, SQLite).
 	Store string `yaml:"store,omitempty"`
+	// StoreTable, when set, keeps the tracking store and the per-user failure counters in
+	// the legacy database (Postgres or MySQL/MariaDB source) in tables named STORE_TABLE
+	// and STORE_TABLE_attempts, so several bridge replicas share them; empty keeps them in
+	// the SQLite file lazy.store.
+	StoreTable string `yaml:"store_table,omitempty"`
+	// Login names the identifier fields a sign-in is looked up in: email and/or
+	// preferred_username (default: whichever the mapping maps). The legacy id is never one.
+	Login []string `yaml:"login,omitempty"`
+	// CallerTimeout is how long the IdP waits for the bridge's answer (a Go duration,
+	// default 5s): a verification that cannot start in time is answered "retry" at once.
+	CallerTimeout string `yaml:"caller_timeout,omitempty"`
 	// Delegate forwards credentials to the legacy app's login endpoint instead of verifying hashes.
 	Delegate *Delegate `yaml:"delegate,omitempty"`
 }
@@ -49,6 +65,19 @@ func (o *LazyOptions) validate(bad badFunc) error {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return bad("lazy.tls_cert", "give both tls_cert and tls_key, or neither")
+	}
+	for _, l := range o.Login {
+		if err := oneOf(bad, "lazy.login", l, "email", "preferred_username"); err != nil {
+			return err
+		}
+	}
+	if o.CallerTimeout != "" {
+		if d, err := time.ParseDuration(o.CallerTimeout); err != nil || d <= 0 {
+			return bad("lazy.caller_timeout", "%q is not a positive duration; write e.g. 5s", o.CallerTimeout)
+		}
+	}
+	if o.StoreTable != "" && strings.ContainsAny(o.StoreTable, "\x00") {
+		return bad("lazy.store_table", "holds a NUL byte; give a table name")
 	}
 	if o.Delegate != nil && o.Delegate.URL == "" {
 		return bad("lazy.delegate.url", "missing; give the legacy app's login endpoint")

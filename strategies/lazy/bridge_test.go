@@ -132,7 +132,8 @@ func TestDialects(t *testing.T) {
 			{"GET a disabled user", "GET", "/users/" + carol.email, "", bearer, "", 404, ""},
 			{"POST the right password", "POST", "/users/alice@example.com", "application/json", bearer, `{"password":"alice-old-pw"}`, 200, ""},
 			{"POST a wrong password", "POST", "/users/alice@example.com", "application/json", bearer, `{"password":"nope"}`, 401, ""},
-			{"POST to the legacy id", "POST", "/users/2", "application/json", bearer, `{"password":"bob-old-pw"}`, 200, ""},
+			// A legacy id is not a login (issue 13 item 3): a guessable number signs nobody in.
+			{"POST to the legacy id", "POST", "/users/2", "application/json", bearer, `{"password":"bob-old-pw"}`, 401, ""},
 			{"Basic auth with the secret", "POST", "/users/bob@example.com", "application/json",
 				"Basic " + base64.StdEncoding.EncodeToString([]byte("keycloak:"+testSecret)), `{"password":"bob-old-pw"}`, 200, ""},
 		}},

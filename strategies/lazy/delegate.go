@@ -105,8 +105,11 @@ func (d *delegator) check(ctx context.Context, login, password string) (bool, er
 	return ok, nil
 }
 
-// verifyDelegated lets the legacy app decide, then reads the profile from the source.
-func (b *Bridge) verifyDelegated(ctx context.Context, login, password string) (Result, error) {
+// verifyDelegated lets the legacy app decide, then takes the profile of u, the record
+// lookup found for login. When several records match the login and none exactly, the
+// bridge cannot know which one the app accepted, and refuses rather than hand the IdP
+// another person's profile.
+func (b *Bridge) verifyDelegated(ctx context.Context, u *strategies.User, ambiguous bool, login, password string) (Result, error) {
 	ok, err := b.delegate.check(ctx, login, password)
 	if err != nil {
 		return Result{}, err
@@ -114,9 +117,9 @@ func (b *Bridge) verifyDelegated(ctx context.Context, login, password string) (R
 	if !ok {
 		return Result{Reason: ReasonWrong}, nil
 	}
-	u, _, err := b.lookup(ctx, login)
-	if err != nil {
-		return Result{}, err
+	if ambiguous {
+		b.log.Warn("the legacy app accepted a login several legacy records share, none exactly; refused", "dialect", b.dialect)
+		return Result{Reason: ReasonAmbiguous}, nil
 	}
 	if u == nil {
 		// The legacy app knows the user but the source does not: sign in with what we know.

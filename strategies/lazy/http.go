@@ -23,6 +23,7 @@ import (
 // needs no secret.
 const (
 	PathHealth     = "/healthz"            // GET: {"status":"ok", ...counts}
+	PathMetrics    = "/metrics"            // GET: Prometheus text format, no secret
 	PathVerify     = "/verify"             // authproject: POST form email, password
 	PathKeycloak   = "/users/{login}"      // keycloak: GET the user, POST {"password"}
 	PathKratos     = "/password-migration" // kratos: POST {"identifier","password"}
@@ -51,6 +52,7 @@ func Paths(dialect string) []string {
 func (b *Bridge) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathHealth, b.handleHealth)
+	mux.Handle("GET "+PathMetrics, b.metrics.handler())
 	switch b.dialect {
 	case strategies.DialectKeycloak:
 		mux.Handle("GET "+PathKeycloak, b.guard(b.handleKeycloakGet))
@@ -65,27 +67,36 @@ func (b *Bridge) Handler() http.Handler {
 	return mux
 }
 
-// guard applies the per-client rate limit, the shared secret and the body limit.
+// guard checks the shared secret first and then applies the per-client rate limit and
+// the body limit. Requests without the secret count against a limit of their own
+// (perAnon), so a flood of them from the IdP's network cannot use up the IdP's
+// per-client allowance and lock its real calls out.
 func (b *Bridge) guard(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !b.perCli.allow(clientAddr(r)) {
-			b.limited.Add(1)
-			b.log.Warn("request refused: too many requests from this client", "client", clientAddr(r))
-			w.Header().Set("Retry-After", "60")
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests from this client; retry in a minute"})
-			return
-		}
+		addr := clientAddr(r)
 		if !b.noAuth {
-			switch b.authenticate(r) {
-			case authMissing:
-				w.Header().Set("WWW-Authenticate", `Bearer realm="cutover bridge"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "present the shared secret as Authorization: Bearer <secret>"})
-				return
-			case authWrong:
-				b.log.Warn("request refused: wrong secret", "client", clientAddr(r))
-				writeJSON(w, http.StatusForbidden, map[string]string{"error": "the secret is not the bridge's"})
+			if res := b.authenticate(r); res != authOK {
+				if !b.perAnon.allow(addr) {
+					b.limited.Add(1)
+					b.metrics.refusals.WithLabelValues(b.dialect, "anonymous").Inc()
+					b.refuse(w, refuseAnonymous)
+					return
+				}
+				if res == authMissing {
+					b.refuse(w, refuseNoSecret)
+					return
+				}
+				b.log.Warn("request refused: wrong secret; check the IdP's hook configuration", "client", addr)
+				b.refuse(w, refuseWrongSecret)
 				return
 			}
+		}
+		if !b.perCli.allow(addr) {
+			b.limited.Add(1)
+			b.metrics.refusals.WithLabelValues(b.dialect, "client").Inc()
+			b.log.Warn("request refused: too many requests from this client", "client", addr)
+			b.refuse(w, refuseClient)
+			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		next(w, r)
@@ -146,11 +157,13 @@ func (b *Bridge) verifyOrFail(w http.ResponseWriter, r *http.Request, login, pas
 	res, err := b.Verify(r.Context(), login, password)
 	switch {
 	case err != nil:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the legacy system cannot be asked now; see the bridge's log"})
+		b.refuse(w, refuseUnavailable)
 		return res, false
 	case res.Limited:
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed attempts for this user; retry in a minute"})
+		b.refuse(w, refuseUser)
+		return res, false
+	case res.Busy:
+		b.refuse(w, refuseBusy)
 		return res, false
 	}
 	return res, true
@@ -211,7 +224,7 @@ func (b *Bridge) handleKeycloakGet(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		b.errs.Add(1)
 		b.log.Error("lookup failed: the legacy system cannot be asked", "dialect", b.dialect, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the legacy system cannot be asked now"})
+		b.refuse(w, refuseUnavailable)
 		return
 	}
 	if u == nil {

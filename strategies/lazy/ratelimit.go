@@ -1,6 +1,7 @@
 package lazy
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -8,11 +9,36 @@ import (
 // Default per-minute limits (lazy.rate_limit).
 const (
 	DefaultPerIdentifier = 10  // failed attempts per identifier per minute
-	DefaultPerClient     = 600 // requests per client address per minute
-	rateWindow           = time.Minute
+	DefaultPerClient     = 600 // requests per authenticated client address per minute
+	// DefaultPerAnonymous bounds refused (unauthenticated) requests per client address
+	// per minute, counted apart from the IdP's own so a flood cannot lock the IdP out.
+	DefaultPerAnonymous = 60
+	rateWindow          = time.Minute
 	// pruneAbove is the number of tracked keys above which idle keys are dropped, so a
 	// caller inventing identifiers cannot grow the limiter without bound.
 	pruneAbove = 10_000
+)
+
+// counter is the per-user limit of failed attempts: in memory (limiter) for one
+// bridge, or in a shared database table (sqlCounter) for replicas.
+type counter interface {
+	// reserve holds a place for an attempt of key whose outcome is not known yet, unless
+	// the failures in the window plus the attempts in flight reach the limit; it reports
+	// whether it did. Every true must be followed by one settle of the ticket.
+	reserve(ctx context.Context, key string) (ticket, bool, error)
+	// settle releases a reservation, recording a failure when failed is true.
+	settle(ctx context.Context, t ticket, failed bool)
+}
+
+// ticket is a reservation: its key, and its row in a shared store.
+type ticket struct {
+	key string
+	id  int64
+}
+
+var (
+	_ counter = (*limiter)(nil)
+	_ counter = (*sqlCounter)(nil)
 )
 
 // limiter is a sliding-window counter per key: at most limit events in any window.
@@ -50,7 +76,11 @@ func (l *limiter) fullLocked(key string, now time.Time) bool {
 // reserve holds a place for an event of key whose outcome is not known yet, unless the
 // recorded events in the window plus those already reserved reach the limit; it
 // reports whether it did. Every true must be followed by one settle.
-func (l *limiter) reserve(key string) bool {
+func (l *limiter) reserve(_ context.Context, key string) (ticket, bool, error) {
+	return ticket{key: key}, l.reserveKey(key), nil
+}
+
+func (l *limiter) reserveKey(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -70,7 +100,8 @@ func (l *limiter) reserve(key string) bool {
 }
 
 // settle releases a reservation of key, recording it as an event when counted is true.
-func (l *limiter) settle(key string, counted bool) {
+func (l *limiter) settle(_ context.Context, t ticket, counted bool) {
+	key := t.key
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.pending[key]--; l.pending[key] <= 0 {

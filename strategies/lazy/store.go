@@ -4,15 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (no cgo)
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/sqldialect"
 )
 
 // DefaultStore is where successful verifications are recorded unless lazy.store says,
@@ -28,12 +31,18 @@ type Migration struct {
 	Dialect  string
 }
 
-// Store records successful verifications in a small SQLite file, one row per
-// verification. It is safe for concurrent use, and for use by several processes
+// Store records successful verifications, one row per verification: in a small SQLite
+// file by default, or in a table of the legacy Postgres or MySQL database
+// (lazy.store_table) that several bridge replicas share, together with their per-user
+// failure counters. It is safe for concurrent use, and for use by several processes
 // (the bridge writes while `cutover status` reads).
 type Store struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	path  string // the file, or "TABLE in postgres|mysql" for a shared store
+	d     sqldialect.Dialect
+	table string // the migrations table, quoted
+	// attempts is the quoted table of per-user attempts, for a shared store only.
+	attempts string
 }
 
 // StorePath returns the tracking store's file for a plan: lazy.store resolved against
@@ -44,6 +53,19 @@ func StorePath(p *strategies.Plan) (string, error) {
 		s = DefaultStore
 	}
 	return p.Resolve("lazy.store", s)
+}
+
+// OpenPlanStore opens the plan's tracking store: the shared table lazy.store_table in
+// the legacy database when the plan names one, else the SQLite file StorePath gives.
+func OpenPlanStore(ctx context.Context, p *strategies.Plan) (*Store, error) {
+	if p.Lazy.StoreTable != "" {
+		return OpenSharedStore(ctx, p)
+	}
+	path, err := StorePath(p)
+	if err != nil {
+		return nil, err
+	}
+	return OpenStore(ctx, path)
 }
 
 // OpenStore opens (creating when needed) the tracking store at path.
@@ -74,10 +96,10 @@ CREATE INDEX IF NOT EXISTS migrations_legacy_id ON migrations (legacy_id);`
 			Message: "cannot use the tracking store; is it a cutover lazy.db?", Err: err}
 	}
 	_ = os.Chmod(path, 0o600)
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, d: sqldialect.SQLite, table: "migrations"}, nil
 }
 
-// Path returns the store's file.
+// Path returns the store's file (or, for a shared store, its table and database kind).
 func (s *Store) Path() string { return s.path }
 
 // Close closes the store.
@@ -85,8 +107,8 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Record adds one successful verification.
 func (s *Store) Record(ctx context.Context, m Migration) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO migrations (at, legacy_id, email, dialect) VALUES (?, ?, ?, ?)`,
-		m.At.UTC().UnixMilli(), m.LegacyID, m.Email, m.Dialect)
+	q := "INSERT INTO " + s.table + " (at, legacy_id, email, dialect) VALUES (" + s.d.Placeholders(4) + ")"
+	_, err := s.db.ExecContext(ctx, q, m.At.UTC().UnixMilli(), m.LegacyID, m.Email, m.Dialect)
 	if err != nil {
 		return fmt.Errorf("record migration in %s: %w", s.path, err)
 	}
@@ -115,7 +137,7 @@ func (s *Store) Migrated(ctx context.Context) (*Migrated, error) {
 	if s == nil {
 		return &Migrated{}, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT legacy_id, lower(email) FROM migrations`)
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT legacy_id, lower(email) FROM "+s.table)
 	if err != nil {
 		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
 	}
@@ -147,26 +169,31 @@ type DayCount struct {
 
 // PerDay returns, oldest first, how many users were first verified on each UTC day
 // (a user verified again on a later day counts once, on the first); a nil store has none.
+// The days are counted here rather than in SQL: each database spells dates its own way.
 func (s *Store) PerDay(ctx context.Context) ([]DayCount, error) {
 	if s == nil {
 		return nil, nil
 	}
-	const q = `SELECT date(first / 1000, 'unixepoch') AS day, count(*) FROM (
-	SELECT min(at) AS first FROM migrations
-	GROUP BY CASE WHEN legacy_id <> '' THEN 'id:' || legacy_id ELSE 'email:' || lower(email) END
-) GROUP BY day ORDER BY day`
+	q := "SELECT min(at) FROM " + s.table + " GROUP BY legacy_id, CASE WHEN legacy_id <> '' THEN '' ELSE lower(email) END"
 	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
 	}
 	defer rows.Close()
-	var out []DayCount
+	days := map[string]int64{}
 	for rows.Next() {
-		var d DayCount
-		if err := rows.Scan(&d.Day, &d.Users); err != nil {
+		var first int64
+		if err := rows.Scan(&first); err != nil {
 			return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
 		}
-		out = append(out, d)
+		days[time.UnixMilli(first).UTC().Format(time.DateOnly)]++
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tracking store %s: %w", s.path, err)
+	}
+	var out []DayCount
+	for _, d := range slices.Sorted(maps.Keys(days)) {
+		out = append(out, DayCount{Day: d, Users: days[d]})
+	}
+	return out, nil
 }
