@@ -73,22 +73,25 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 		if a.variant == "argon2d" {
 			return nil, unsupported(name, "argon2d is not used for passwords and is not supported")
 		}
-		return nil, malformed(name, "unknown variant %q", a.variant)
+		return nil, malformed(name, "unknown variant (%s); expected argon2id or argon2i", describeValue(a.variant))
 	}
 	v, ok := strings.CutPrefix(parts[2], "v=")
 	if !ok {
 		return nil, unsupported(name, "no version field: this is argon2 version 1.0 (0x10), which Go's argon2 does not implement; use the lazy strategy with a password reset for these users")
 	}
 	if v != "19" {
-		return nil, unsupported(name, "argon2 version %s is not supported (only 19, i.e. 1.3)", v)
+		if n, ok := smallNumber(v); ok {
+			return nil, unsupported(name, "argon2 version %s is not supported (only 19, i.e. 1.3)", n)
+		}
+		return nil, malformed(name, "the version field v= holds %s, not a number", describeValue(v))
 	}
 	a.vers = 19
 	seen := map[string]bool{}
-	for _, kv := range strings.Split(parts[3], ",") {
+	for i, kv := range strings.Split(parts[3], ",") {
 		k, val, ok := strings.Cut(kv, "=")
 		n, err := strconv.Atoi(val)
 		if !ok || err != nil || n < 1 || seen[k] {
-			return nil, malformed(name, "parameter %q is not key=positive-number", kv)
+			return nil, malformed(name, "parameter %d (%s) is not key=positive-number, or repeats a key", i+1, describeValue(kv))
 		}
 		seen[k] = true
 		switch k {
@@ -99,11 +102,11 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 		case "p":
 			a.threadsInt = n
 		default:
-			return nil, malformed(name, "unknown parameter %q (expected m, t, p)", k)
+			return nil, malformed(name, "parameter %d has an unknown name (%s); expected m, t, p", i+1, describeValue(k))
 		}
 	}
 	if !seen["m"] || !seen["t"] || !seen["p"] {
-		return nil, malformed(name, "parameters need m, t and p, got %q", parts[3])
+		return nil, malformed(name, "parameters need m, t and p; %s missing", missing(seen, "m", "t", "p"))
 	}
 	switch {
 	case a.memoryKiB > MaxArgon2MemoryKiB:

@@ -91,14 +91,14 @@ func parseBcrypt(name, h string) (map[string]string, error) {
 	case 'x':
 		return nil, unsupported(name, "$2x$ is PHP's bug-compatible variant for the pre-2011 8-bit bug; rehash those users or use the lazy strategy with a reset")
 	default:
-		return nil, malformed(name, "unknown bcrypt variant $2%c$; expected $2a$, $2b$ or $2y$", h[2])
+		return nil, malformed(name, "unknown bcrypt variant: the character after $2 is not a, b or y (expected $2a$, $2b$ or $2y$)")
 	}
 	if len(h) != 60 || h[6] != '$' {
 		return nil, malformed(name, "a bcrypt hash is 60 characters ($2b$cc$ + 53), got %d; check the column is not truncated (e.g. VARCHAR(50))", len(h))
 	}
 	cost, err := strconv.Atoi(h[4:6])
 	if err != nil {
-		return nil, malformed(name, "the cost %q is not a number", h[4:6])
+		return nil, malformed(name, "the cost (characters 5 and 6) is not a two-digit number")
 	}
 	if cost < bcrypt.MinCost || cost > MaxBcryptCost {
 		return nil, malformed(name, "cost %d is outside the accepted %d..%d (the cap keeps one hostile row from taking minutes)", cost, bcrypt.MinCost, MaxBcryptCost)
@@ -124,7 +124,7 @@ func verifyBcrypt(name, h string, pw []byte) (bool, error) {
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return false, nil
 	}
-	return false, malformed(name, "%v", err)
+	return false, refused(name, err)
 }
 
 func truncate72(pw []byte) []byte {

@@ -32,11 +32,11 @@ func cryptFormat(name, prefix, doc string, weak bool, keyLen int, decode func(st
 			}
 			d, err := decode(s.Hash)
 			if err != nil {
-				return false, malformed(name, "%v", err)
+				return false, refused(name, err)
 			}
 			ok, err := d.MatchAdvanced(pw)
 			if err != nil {
-				return false, malformed(name, "%v", err)
+				return false, refused(name, err)
 			}
 			return ok, nil
 		},
@@ -69,9 +69,11 @@ func parseCrypt(name, prefix, h string, keyLen int) (map[string]string, error) {
 	if len(parts[1]) != keyLen {
 		return nil, malformed(name, "the hash part is %d characters, want %d; check the column is not truncated", len(parts[1]), keyLen)
 	}
-	for _, c := range parts[0] + parts[1] {
-		if !strings.ContainsRune(phpassAlphabet, c) {
-			return nil, malformed(name, "character %q is not in crypt's alphabet", c)
+	for _, p := range []struct{ what, s string }{{"salt", parts[0]}, {"hash part", parts[1]}} {
+		for i, c := range p.s {
+			if !strings.ContainsRune(phpassAlphabet, c) {
+				return nil, malformed(name, "character %d of the %s is not in crypt's alphabet (./0-9A-Za-z)", i+1, p.what)
+			}
 		}
 	}
 	params["rounds"] = strconv.Itoa(rounds)

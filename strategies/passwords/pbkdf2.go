@@ -83,7 +83,7 @@ func djangoPBKDF2(name, prefix string, h func() hash.Hash) format {
 func parseIterations(name, s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || strconv.Itoa(n) != s {
-		return 0, malformed(name, "the iteration count %q is not a positive number", s)
+		return 0, malformed(name, "the iteration count (%s) is not a positive number", describeValue(s))
 	}
 	if n > MaxPBKDF2Iterations {
 		return 0, malformed(name, "%d iterations is above the cap of %d", n, MaxPBKDF2Iterations)
@@ -109,6 +109,7 @@ func pbkdf2Format(f format, h func() hash.Hash, parse func(Stored) (*pbkdf2Hash,
 		}
 		got, err := pbkdf2.Key(h, pw, p.salt, p.iter, len(p.key))
 		if err != nil {
+			// crypto/pbkdf2's messages name its limits (key length, FIPS), never the input.
 			return false, malformed(name, "%v", err)
 		}
 		return equal(got, p.key), nil

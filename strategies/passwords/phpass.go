@@ -108,7 +108,7 @@ func parsePhpass(name, h string, length int) (*phpassHash, error) {
 	}
 	log2 := strings.IndexByte(phpassAlphabet, h[3])
 	if log2 < 7 || log2 > 30 {
-		return nil, malformed(name, "the count character %q is outside phpass's range (7..30)", h[3])
+		return nil, malformed(name, "the count character (character 4) is outside phpass's range (7..30)")
 	}
 	if log2 > MaxPhpassLog2 {
 		return nil, malformed(name, "2^%d rounds is above the cap of 2^%d", log2, MaxPhpassLog2)

@@ -29,6 +29,7 @@ func scryptFormats() []format {
 			}
 			got, err := scrypt.Key([]byte(pw), sc.salt, 1<<sc.ln, sc.r, sc.p, len(sc.key))
 			if err != nil {
+				// x/crypto/scrypt's messages name its limits on N, r and p, never the input.
 				return false, malformed("scrypt", "%v", err)
 			}
 			return equal(got, sc.key), nil
@@ -48,11 +49,11 @@ func parseScrypt(h string) (*scryptHash, error) {
 	}
 	sc := &scryptHash{}
 	seen := map[string]bool{}
-	for _, kv := range strings.Split(parts[2], ",") {
+	for i, kv := range strings.Split(parts[2], ",") {
 		k, val, ok := strings.Cut(kv, "=")
 		n, err := strconv.Atoi(val)
 		if !ok || err != nil || n < 1 || seen[k] {
-			return nil, malformed("scrypt", "parameter %q is not key=positive-number", kv)
+			return nil, malformed("scrypt", "parameter %d (%s) is not key=positive-number, or repeats a key", i+1, describeValue(kv))
 		}
 		seen[k] = true
 		switch k {
@@ -63,11 +64,11 @@ func parseScrypt(h string) (*scryptHash, error) {
 		case "p":
 			sc.p = n
 		default:
-			return nil, malformed("scrypt", "unknown parameter %q (expected ln, r, p)", k)
+			return nil, malformed("scrypt", "parameter %d has an unknown name (%s); expected ln, r, p", i+1, describeValue(k))
 		}
 	}
 	if !seen["ln"] || !seen["r"] || !seen["p"] {
-		return nil, malformed("scrypt", "parameters need ln, r and p")
+		return nil, malformed("scrypt", "parameters need ln, r and p; %s missing", missing(seen, "ln", "r", "p"))
 	}
 	if err := checkScryptCost("scrypt", sc.ln, sc.r, sc.p); err != nil {
 		return nil, err
