@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,5 +289,25 @@ func TestConcurrentFirstSignInCreatesOnce(t *testing.T) {
 	}
 	if got := app.creates.Load(); got != 1 {
 		t.Errorf("get-or-create calls: got %d, want 1", got)
+	}
+}
+
+// With IgnoreUserinfoEmail (for IdPs whose userinfo is a user-written blob), userinfo
+// is never asked and its email, verified or not, links no one.
+func TestIgnoreUserinfoEmail(t *testing.T) {
+	var calls atomic.Int64
+	idp := startStubIdP(t, func(w http.ResponseWriter, r *http.Request, sub string) {
+		calls.Add(1)
+		fmt.Fprintf(w, `{"sub":%q,"email":"bob@example.com","email_verified":true}`, sub)
+	})
+	app := newLegacyApp(t, idp.srv.URL, func(c *middleware.Config[middleware.Row]) { c.IgnoreUserinfoEmail = true })
+	if status, _, u := app.get(t, idp.token(t, "mallory")); status != http.StatusForbidden {
+		t.Errorf("status: got %d (%v), want 403", status, u)
+	}
+	if got := app.idOf(t, 2); got != "" {
+		t.Errorf("bob's row: got idp_user_id %q, want NULL", got)
+	}
+	if got := calls.Load(); got != 0 {
+		t.Errorf("userinfo calls: got %d, want 0", got)
 	}
 }

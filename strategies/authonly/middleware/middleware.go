@@ -97,6 +97,10 @@ type Config[U any] struct {
 	// UserinfoTimeout bounds the userinfo call of a first sign-in, whatever the client;
 	// 0 means DefaultTimeout. Past it the request is answered 500 and may be retried.
 	UserinfoTimeout time.Duration
+	// IgnoreUserinfoEmail keeps userinfo out of linking and creating: set it for an IdP
+	// whose userinfo a user can rewrite wholesale (Authproject serves a user-replaceable
+	// blob and sub only). Then only an email in the access token links a legacy user.
+	IgnoreUserinfoEmail bool
 	// Log receives one line per refused or failed request (never a token); nil discards.
 	Log *slog.Logger
 }
@@ -277,7 +281,7 @@ func isTrue(v any) bool {
 // case, or any claim twice, is refused with ErrUntrustedClaims. An IdP whose userinfo is
 // wholly a user-written blob (the lazy-migration protocol's own IdP, Authproject, serves
 // the blob and sub only) gives nothing the user cannot change: link there only through
-// emails in the access token, or not at all.
+// emails in the access token (Config.IgnoreUserinfoEmail), or not at all.
 func (m *Middleware[U]) Resolve(ctx context.Context, raw string, id *Identity) (U, error) {
 	var zero U
 	u, err := m.cfg.Store.FindBySubject(ctx, id.Subject)
@@ -287,7 +291,7 @@ func (m *Middleware[U]) Resolve(ctx context.Context, raw string, id *Identity) (
 	// First sign-in. Ask userinfo before taking the subject's lock: the call may take
 	// as long as the IdP likes (up to UserinfoTimeout), and a second request of the same
 	// subject meanwhile only asks again, which is harmless.
-	if id.Email == "" {
+	if id.Email == "" && !m.cfg.IgnoreUserinfoEmail {
 		if err := m.userinfo(ctx, raw, id); err != nil {
 			return zero, err
 		}
