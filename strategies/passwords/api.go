@@ -208,17 +208,6 @@ func (v *Verifier) DetectAll(s Stored) ([]Detection, error) {
 	return out, nil
 }
 
-// describeShape says what a hash looks like without echoing it (it is a secret).
-func describeShape(h string) string {
-	shape := fmt.Sprintf("a %d-character value", len(h))
-	if i := strings.IndexAny(h[1:], "$:}"); h[0] == '$' || h[0] == '{' {
-		if i >= 0 && i < 24 {
-			shape += fmt.Sprintf(" starting %q", h[:i+2])
-		}
-	}
-	return shape
-}
-
 // Verify reports whether password matches s. A mismatch is (false, nil); an error means
 // the hash is malformed or its format unsupported, and says why.
 func (v *Verifier) Verify(ctx context.Context, s Stored, password string) (bool, error) {

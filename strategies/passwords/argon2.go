@@ -40,6 +40,8 @@ func argon2Formats() []format {
 			name: "django_argon2", family: "django",
 			doc:    "argon2$argon2id$v=19$m=..,t=..,p=..$salt$hash (Django Argon2PasswordHasher)",
 			prefix: "argon2$",
+			// Django writes "argon2" before the PHC string ("argon2$argon2id$v=19$..."): without
+			// the word, the plain PHC parser reads it.
 			parse: func(_ *Verifier, s Stored) (map[string]string, error) {
 				return parseArgon2Params("django_argon2", strings.TrimPrefix(s.Hash, "argon2"))
 			},
@@ -50,6 +52,8 @@ func argon2Formats() []format {
 	}
 }
 
+// argon2Hash is a parsed PHC argon2 string. The int copies of the parameters are what
+// Detect reports; the narrow ones are what x/crypto/argon2 takes.
 type argon2Hash struct {
 	variant          string
 	memory, time     uint32
@@ -62,6 +66,8 @@ type argon2Hash struct {
 // parseArgon2 reads "$argon2{id,i}$v=19$m=M,t=T,p=P$salt$hash" and applies the caps.
 func parseArgon2(name, h string) (*argon2Hash, error) {
 	parts := strings.Split(h, "$")
+	// Five fields and no v=: argon2 before version 1.3 wrote no version. It is another
+	// algorithm (0x10), so it is reported as unsupported, not as malformed.
 	if len(parts) == 5 && parts[0] == "" && !strings.HasPrefix(parts[2], "v=") {
 		return nil, unsupported(name, "no version field: this is argon2 version 1.0 (0x10), which Go's argon2 does not implement; use the lazy strategy with a password reset for these users")
 	}
@@ -70,25 +76,32 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 	}
 	a := &argon2Hash{variant: parts[1]}
 	if a.variant != "argon2id" && a.variant != "argon2i" {
+		// argon2d is data-dependent (side-channel prone) and no password library writes it
+		// by default: it gets its own answer rather than "unknown variant".
 		if a.variant == "argon2d" {
 			return nil, unsupported(name, "argon2d is not used for passwords and is not supported")
 		}
-		return nil, malformed(name, "unknown variant %q", a.variant)
+		return nil, malformed(name, "unknown variant (%s); expected argon2id or argon2i", describeValue(a.variant))
 	}
 	v, ok := strings.CutPrefix(parts[2], "v=")
 	if !ok {
 		return nil, unsupported(name, "no version field: this is argon2 version 1.0 (0x10), which Go's argon2 does not implement; use the lazy strategy with a password reset for these users")
 	}
 	if v != "19" {
-		return nil, unsupported(name, "argon2 version %s is not supported (only 19, i.e. 1.3)", v)
+		if n, ok := smallNumber(v); ok {
+			return nil, unsupported(name, "argon2 version %s is not supported (only 19, i.e. 1.3)", n)
+		}
+		return nil, malformed(name, "the version field v= holds %s, not a number", describeValue(v))
 	}
 	a.vers = 19
+	// Parameters may come in any order, but each once: with a repeated key the cost
+	// would depend on which one a verifier reads.
 	seen := map[string]bool{}
-	for _, kv := range strings.Split(parts[3], ",") {
+	for i, kv := range strings.Split(parts[3], ",") {
 		k, val, ok := strings.Cut(kv, "=")
 		n, err := strconv.Atoi(val)
 		if !ok || err != nil || n < 1 || seen[k] {
-			return nil, malformed(name, "parameter %q is not key=positive-number", kv)
+			return nil, malformed(name, "parameter %d (%s) is not key=positive-number, or repeats a key", i+1, describeValue(kv))
 		}
 		seen[k] = true
 		switch k {
@@ -99,12 +112,15 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 		case "p":
 			a.threadsInt = n
 		default:
-			return nil, malformed(name, "unknown parameter %q (expected m, t, p)", k)
+			return nil, malformed(name, "parameter %d has an unknown name (%s); expected m, t, p", i+1, describeValue(k))
 		}
 	}
 	if !seen["m"] || !seen["t"] || !seen["p"] {
-		return nil, malformed(name, "parameters need m, t and p, got %q", parts[3])
+		return nil, malformed(name, "parameters need m, t and p; %s missing", missing(seen, "m", "t", "p"))
 	}
+	// The caps apply before any work, so one hostile row cannot take gigabytes or
+	// minutes. m >= 8p is argon2's own rule: x/crypto would silently raise m, and the
+	// hash would then never match.
 	switch {
 	case a.memoryKiB > MaxArgon2MemoryKiB:
 		return nil, malformed(name, "memory m=%d KiB is above the cap of %d KiB", a.memoryKiB, MaxArgon2MemoryKiB)
@@ -117,6 +133,7 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 	}
 	a.memory, a.time, a.threads = uint32(a.memoryKiB), uint32(a.tInt), uint8(a.threadsInt)
 	var err error
+	// PHC strings use unpadded base64, but some writers pad: b64any accepts both.
 	if a.salt, err = b64any(parts[4]); err != nil || len(a.salt) < 1 {
 		return nil, malformed(name, "the salt is not base64")
 	}
@@ -126,6 +143,8 @@ func parseArgon2(name, h string) (*argon2Hash, error) {
 	return a, nil
 }
 
+// parseArgon2Params is parseArgon2 for Detect: the parameters, and the lengths of the
+// salt and key rather than their bytes.
 func parseArgon2Params(name, h string) (map[string]string, error) {
 	a, err := parseArgon2(name, h)
 	if err != nil {
@@ -138,12 +157,15 @@ func parseArgon2Params(name, h string) (map[string]string, error) {
 	}, nil
 }
 
+// verifyArgon2 recomputes the key with the hash's own parameters and key length and
+// compares in constant time.
 func verifyArgon2(name, h, pw string) (bool, error) {
 	a, err := parseArgon2(name, h)
 	if err != nil {
 		return false, err
 	}
 	var got []byte
+	// argon2.Key is argon2i; IDKey adds argon2id's data-dependent passes.
 	if a.variant == "argon2id" {
 		got = argon2.IDKey([]byte(pw), a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
 	} else {

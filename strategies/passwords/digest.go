@@ -23,6 +23,8 @@ func digestFormats() []format {
 		new  func() hash.Hash
 	}{{"md5", md5.New}, {"sha1", sha1.New}, {"sha256", sha256.New}, {"sha512", sha512.New}} {
 		out = append(out,
+			// Registration order matters: at equal confidence, salt+password comes before
+			// password+salt, the documented default that Verify tries first.
 			digestFormat(a.name, a.name, a.new, 0),
 			digestFormat(a.name+"_salt_password", a.name, a.new, saltFirst),
 			digestFormat(a.name+"_password_salt", a.name, a.new, saltLast),
@@ -31,11 +33,15 @@ func digestFormats() []format {
 	return out
 }
 
+// Where a salt column goes relative to the password; 0 means unsalted.
 const (
 	saltFirst = 1
 	saltLast  = 2
 )
 
+// digestFormat builds one bare-digest format. Its confidence depends on whether the
+// row has a salt: the same 64 hex characters may be sha256(password) or
+// sha256(salt + password), and only the plan or the salt column can tell.
 func digestFormat(name, alg string, newHash func() hash.Hash, saltOrder int) format {
 	size := newHash().Size()
 	doc := "hex or base64 " + alg + "(password)"
@@ -50,6 +56,8 @@ func digestFormat(name, alg string, newHash func() hash.Hash, saltOrder int) for
 		if sum == nil {
 			return nil, "", malformed(name, "expected %d hex characters or base64 of %d bytes", 2*size, size)
 		}
+		// Without its salt a salted format would compare against H(password) and fail every
+		// user quietly: one clear message per row is better.
 		if saltOrder != 0 && s.Salt == "" {
 			return nil, "", malformed(name, "this format needs a salt; map the salt column (password_salt) in the plan")
 		}
@@ -98,6 +106,8 @@ func digestFormat(name, alg string, newHash func() hash.Hash, saltOrder int) for
 			return equal(d.Sum(nil), sum), nil
 		},
 	}
+	// Only one digest format can be produced: the demo database needs one example of
+	// the family, and producing more would invite new weak hashes.
 	if alg == "sha256" && saltOrder == saltFirst {
 		f.hash = func(pw string) (Stored, error) {
 			salt := randomSalt(8)
@@ -116,6 +126,8 @@ func decodeDigest(s string, size int) ([]byte, string) {
 			return b, "hex"
 		}
 	}
+	// Some apps store base64 digests (PHP's base64_encode(sha1($pw, true))): padded or
+	// not, the decoded length must be exactly the digest's.
 	if len(s) == base64.StdEncoding.EncodedLen(size) || len(s) == base64.RawStdEncoding.EncodedLen(size) {
 		if b, err := b64any(s); err == nil && len(b) == size {
 			return b, "base64"

@@ -20,10 +20,15 @@ func djangoFormats() []format {
 	}
 }
 
+// djangoDigest builds one of Django's digest formats, written algorithm$salt$hex. The
+// unsalted ones keep an empty salt field ("md5$$hex"), which is why their prefixes
+// are the longer ones and win over the salted formats'.
 func djangoDigest(name, prefix string, newHash func() hash.Hash, salted bool, doc string) format {
 	size := newHash().Size()
 	parse := func(s Stored) (salt string, sum []byte, err error) {
 		h := s.Hash
+		// Django's UnsaltedMD5PasswordHasher also accepts a bare 32-character hex digest
+		// (what very old Django stored): it is read as if prefixed.
 		if name == "django_unsalted_md5" && len(h) == 2*size { // the bare form
 			h = prefix + h
 		}
@@ -60,6 +65,7 @@ func djangoDigest(name, prefix string, newHash func() hash.Hash, salted bool, do
 			if err != nil {
 				return false, err
 			}
+			// Django's salted digests are H(salt + password); unsalted ones have an empty salt.
 			d := newHash()
 			d.Write([]byte(salt))
 			d.Write([]byte(pw))
@@ -68,6 +74,8 @@ func djangoDigest(name, prefix string, newHash func() hash.Hash, salted bool, do
 	}
 	if name == "django_unsalted_md5" {
 		// The bare form is indistinguishable from a plain md5 (same algorithm too).
+		// 0.8, below a plain md5's 0.9: both verify alike, and reports should name the
+		// plainer format.
 		f.sniff_ = func(_ *Verifier, s Stored) float64 {
 			if s.Salt == "" && len(s.Hash) == 2*size {
 				if _, err := hex.DecodeString(s.Hash); err == nil {

@@ -15,6 +15,8 @@ import (
 // ldapFormats: RFC 2307 userPassword values of OpenLDAP, 389-ds and friends.
 func ldapFormats() []format {
 	return []format{
+		// Salted schemes put the salt after the digest inside the base64; unsalted ones
+		// are the digest alone. All are fast hashes, hence weak.
 		ldapDigest("ldap_ssha", "{SSHA}", sha1.New, true),
 		ldapDigest("ldap_sha", "{SHA}", sha1.New, false),
 		ldapDigest("ldap_ssha256", "{SSHA256}", sha256.New, true),
@@ -22,6 +24,8 @@ func ldapFormats() []format {
 		ldapDigest("ldap_md5", "{MD5}", md5.New, false),
 		ldapDigest("ldap_smd5", "{SMD5}", md5.New, true),
 		{
+			// {CRYPT} wraps a crypt(3) string: OpenLDAP hands it to the system's crypt, so the
+			// inner value is verified exactly as /etc/shadow's would be.
 			name: "ldap_crypt", family: "ldap", prefix: "{CRYPT}", prefixFoldCase: true,
 			doc: "{CRYPT} + a crypt(3) string ($1$, $5$, $6$, $2b$...); verified as the inner format",
 			parse: func(v *Verifier, s Stored) (map[string]string, error) {
@@ -29,6 +33,7 @@ func ldapFormats() []format {
 				if err != nil {
 					return nil, err
 				}
+				// s.Hash[7:] is everything after "{CRYPT}", whatever its case.
 				params, err := inner.parse(v, Stored{Hash: s.Hash[7:]})
 				if err == nil {
 					params["inner"] = inner.name
@@ -52,17 +57,23 @@ func ldapInner(v *Verifier, s Stored) (*format, error) {
 		return nil, malformed("ldap_crypt", "expected {CRYPT} followed by a crypt(3) string")
 	}
 	inner := Stored{Hash: s.Hash[7:]}
+	// Only schemes the registry verifies; their prefixes cannot overlap, so the order
+	// does not matter.
 	for _, name := range []string{"md5_crypt", "sha256_crypt", "sha512_crypt", "bcrypt"} {
 		if f := registry.byName[name]; f.sniff(v, inner) == 1 {
 			return f, nil
 		}
 	}
+	// Thirteen characters and no $ is traditional DES crypt: Go has no implementation,
+	// and it reads only 8 characters of a password, so it is refused by name.
 	if len(inner.Hash) == 13 {
 		return nil, unsupported("ldap_crypt", "traditional DES crypt is not supported (and only the first 8 characters of a password ever counted); use the lazy strategy with a password reset for these users")
 	}
 	return nil, unsupported("ldap_crypt", "the crypt(3) scheme inside {CRYPT} is not one of $1$, $5$, $6$, $2a$/$2b$/$2y$")
 }
 
+// ldapDigest builds one RFC 2307 digest scheme, {SCHEME}base64(digest [+ salt]).
+// Scheme names are case-insensitive in LDAP ({ssha} is {SSHA}).
 func ldapDigest(name, prefix string, newHash func() hash.Hash, salted bool) format {
 	size := newHash().Size()
 	parse := func(s Stored) (sum, salt []byte, err error) {
@@ -76,6 +87,7 @@ func ldapDigest(name, prefix string, newHash func() hash.Hash, salted bool) form
 		switch {
 		case !salted && len(raw) != size:
 			return nil, nil, malformed(name, "the digest is %d bytes, want %d", len(raw), size)
+		// A salted value needs at least one salt byte (OpenLDAP writes 4, others 8 or more).
 		case salted && len(raw) <= size:
 			return nil, nil, malformed(name, "the value is %d bytes; want a %d-byte digest followed by a salt", len(raw), size)
 		}
@@ -99,6 +111,7 @@ func ldapDigest(name, prefix string, newHash func() hash.Hash, salted bool) form
 			if err != nil {
 				return false, err
 			}
+			// RFC 2307 salted digests are H(password + salt): the salt comes last.
 			d := newHash()
 			d.Write([]byte(pw))
 			d.Write(salt)

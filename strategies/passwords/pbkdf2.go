@@ -24,11 +24,15 @@ func pbkdf2Formats() []format {
 	}
 }
 
+// pbkdf2Hash is a decoded PBKDF2 hash: the iteration count, the salt as the bytes the
+// derivation takes, and the expected key, whose length sets the derived key's.
 type pbkdf2Hash struct {
 	iter      int
 	salt, key []byte
 }
 
+// passlibPBKDF2 reads passlib's form, where salt and key are both adapted base64
+// ("." for "+", no padding).
 func passlibPBKDF2(name, prefix string, h func() hash.Hash) format {
 	parse := func(s Stored) (*pbkdf2Hash, error) {
 		parts := strings.Split(strings.TrimPrefix(s.Hash, prefix), "$")
@@ -52,6 +56,8 @@ func passlibPBKDF2(name, prefix string, h func() hash.Hash) format {
 		doc: prefix + "rounds$salt$hash (passlib, adapted base64)"}, h, parse)
 }
 
+// djangoPBKDF2 reads Django's form. Its salt is used as written (text, not decoded),
+// which is why Django's salts are plain alphanumerics.
 func djangoPBKDF2(name, prefix string, h func() hash.Hash) format {
 	parse := func(s Stored) (*pbkdf2Hash, error) {
 		parts := strings.Split(strings.TrimPrefix(s.Hash, prefix), "$")
@@ -80,10 +86,12 @@ func djangoPBKDF2(name, prefix string, h func() hash.Hash) format {
 	return f
 }
 
+// parseIterations reads a decimal count and applies the cap. The canonical-form check
+// (no sign, no leading zeros) keeps one hash from having two spellings.
 func parseIterations(name, s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || strconv.Itoa(n) != s {
-		return 0, malformed(name, "the iteration count %q is not a positive number", s)
+		return 0, malformed(name, "the iteration count (%s) is not a positive number", describeValue(s))
 	}
 	if n > MaxPBKDF2Iterations {
 		return 0, malformed(name, "%d iterations is above the cap of %d", n, MaxPBKDF2Iterations)
@@ -107,8 +115,10 @@ func pbkdf2Format(f format, h func() hash.Hash, parse func(Stored) (*pbkdf2Hash,
 		if err != nil {
 			return false, err
 		}
+		// The derived key is as long as the stored one, whatever length its writer chose.
 		got, err := pbkdf2.Key(h, pw, p.salt, p.iter, len(p.key))
 		if err != nil {
+			// crypto/pbkdf2's messages name its limits (key length, FIPS), never the input.
 			return false, malformed(name, "%v", err)
 		}
 		return equal(got, p.key), nil

@@ -38,6 +38,8 @@ type Recipe struct {
 	root *node
 }
 
+// node is one part of a parsed recipe: a call (fn), a name, a literal, or, with
+// neither fn nor name but args set, a concatenation.
 type node struct {
 	fn   string // function name; "" for a leaf
 	name string // identifier leaf: password, salt, key
@@ -46,6 +48,8 @@ type node struct {
 	pos  int
 }
 
+// value is an intermediate result. digest marks raw hash output, which becomes hex
+// when used as text, as PHP's md5() and sha1() return it.
 type value struct {
 	b      []byte
 	digest bool
@@ -59,6 +63,7 @@ func (v value) text() []byte {
 	return v.b
 }
 
+// recipeDigests are the hash functions a recipe may call, by name.
 var recipeDigests = map[string]func() hash.Hash{"md5": md5.New, "sha1": sha1.New, "sha256": sha256.New, "sha512": sha512.New}
 
 // recipeArity lists every function and its number of arguments.
@@ -88,6 +93,8 @@ func ParseRecipe(expr string) (*Recipe, error) {
 	return &Recipe{root: root}, nil
 }
 
+// recipeErr builds a plan error at a column of the expression (1-based, as editors
+// count), so the user can find the spot in their plan.
 func recipeErr(pos int, msg string, args ...any) error {
 	return &strategies.Error{Code: strategies.CodePlan, Field: "password_format",
 		Message: fmt.Sprintf("recipe, column %d: ", pos+1) + fmt.Sprintf(msg, args...) + " (see the recipe examples in the README)"}
@@ -117,6 +124,9 @@ func (n *node) String() string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(n.lit) + `"`
 }
 
+// recipeParser is a recursive-descent parser over one expression. It counts nodes
+// and depth so that a plan cannot make parsing or evaluation unbounded, and keeps
+// the first error with its column.
 type recipeParser struct {
 	src    string
 	pos    int
@@ -140,6 +150,8 @@ func (p *recipeParser) next() {
 	switch {
 	case strings.IndexByte("(),+", c) >= 0:
 		p.pos++
+	// Either quote works (YAML makes one or the other awkward to write); a backslash
+	// escapes the next character, so quotes can appear inside.
 	case c == '"' || c == '\'':
 		var b strings.Builder
 		b.WriteByte(c)
@@ -158,6 +170,7 @@ func (p *recipeParser) next() {
 		p.pos = i + 1
 		p.tok = b.String()
 		return
+	// Names and function names: ASCII letters, digits and underscores only.
 	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
 		i := p.pos
 		for i < len(p.src) && (p.src[i] == '_' || p.src[i] >= 'a' && p.src[i] <= 'z' || p.src[i] >= 'A' && p.src[i] <= 'Z' || p.src[i] >= '0' && p.src[i] <= '9') {
@@ -165,6 +178,7 @@ func (p *recipeParser) next() {
 		}
 		p.pos = i
 	default:
+		// Anything else (* or |, say) is refused at once, with its column.
 		p.err = recipeErr(p.pos, "unexpected character %q", c)
 		p.tok, p.pos = "", len(p.src)
 		return
@@ -173,6 +187,9 @@ func (p *recipeParser) next() {
 }
 
 // expr = term { "+" term }
+//
+// Concatenation is the only operator, so there is no precedence: terms joined by +
+// become one node with every term as an argument.
 func (p *recipeParser) expr(depth int) (*node, error) {
 	first, err := p.term(depth)
 	if err != nil {
@@ -208,6 +225,7 @@ func (p *recipeParser) term(depth int) (*node, error) {
 	switch {
 	case tok == "":
 		return nil, recipeErr(pos, "the expression ends where a value was expected")
+	// A literal keeps its text without the quotes (the lexer kept only the opening one).
 	case tok[0] == '"' || tok[0] == '\'':
 		p.next()
 		return &node{lit: tok[1:], pos: pos}, nil
@@ -215,6 +233,8 @@ func (p *recipeParser) term(depth int) (*node, error) {
 		return nil, recipeErr(pos, "expected a value, found %q", tok)
 	}
 	p.next()
+	// A name without ( is a value; a function name without ( is a common slip and is
+	// named as one.
 	if p.tok != "(" {
 		switch tok {
 		case "password", "salt", "key":
@@ -292,10 +312,13 @@ func (n *node) eval(password, salt string, key []byte) (value, error) {
 		d := recipeDigests[fn]()
 		d.Write(args[0].text())
 		v = value{b: d.Sum(nil), digest: true}
+	// hmac_*(key, message): the first argument keys the HMAC (PHP's hash_hmac takes
+	// the data first, then the key).
 	case strings.HasPrefix(fn, "hmac_"):
 		m := hmac.New(recipeDigests[strings.TrimPrefix(fn, "hmac_")], args[0].text())
 		m.Write(args[1].text())
 		v = value{b: m.Sum(nil), digest: true}
+	// hex and base64 encode raw bytes: a digest's bytes, not its hex text.
 	case fn == "hex":
 		v.b = []byte(hex.EncodeToString(args[0].b))
 	case fn == "unhex":
@@ -311,6 +334,8 @@ func (n *node) eval(password, salt string, key []byte) (value, error) {
 	case fn == "upper":
 		v.b = []byte(strings.ToUpper(string(args[0].text())))
 	}
+	// Checked at every node: concatenation is the only way to grow, so one check per
+	// node bounds every intermediate value.
 	if len(v.b) > MaxRecipeValue {
 		return value{}, malformed("recipe", "a value at column %d grows beyond %d bytes", n.pos+1, MaxRecipeValue)
 	}
@@ -323,6 +348,8 @@ func (r *Recipe) verify(v *Verifier, s Stored, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// A string result must equal the stored value exactly; a digest may be stored as
+	// hex in either case or as base64.
 	if !got.digest {
 		return equal(got.b, []byte(s.Hash)), nil
 	}

@@ -19,6 +19,7 @@ type format struct {
 
 	// prefix, when set, is how the format announces itself; the longest matching
 	// prefix wins (so "md5$$" beats "md5$"). sniff is used for formats without one.
+	// prefixFoldCase matches it in any case: LDAP scheme names are case-insensitive.
 	prefix         string
 	prefixFoldCase bool
 	sniff_         func(v *Verifier, s Stored) float64
@@ -93,6 +94,7 @@ func newRegistry(groups ...[]format) *table {
 				panic(fmt.Sprintf("passwords: format %q registered twice", f.name))
 			}
 			if f.prefix != "" {
+				// Compared upper-cased: a case-insensitive prefix must not shadow another format's.
 				key := strings.ToUpper(f.prefix)
 				if other, dup := prefixes[key]; dup {
 					panic(fmt.Sprintf("passwords: prefix %q claimed by %q and %q", f.prefix, other, f.name))
@@ -119,4 +121,5 @@ func newRegistry(groups ...[]format) *table {
 // equal compares two byte strings in constant time (for equal lengths).
 func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
+// itoa is strconv.Itoa, short for the many Params maps.
 func itoa(n int) string { return strconv.Itoa(n) }

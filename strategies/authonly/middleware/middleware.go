@@ -30,14 +30,14 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -90,11 +90,24 @@ type Config[U any] struct {
 	// legacy user with their verified email. It should store id.Subject with the user so
 	// the next request finds it. nil, or ErrNoAccount, answers 403.
 	GetOrCreate func(ctx context.Context, id Identity) (U, error)
-	// HTTPClient fetches discovery, keys and userinfo; nil uses http.DefaultClient.
+	// HTTPClient fetches discovery, keys and userinfo; nil uses a client with a
+	// DefaultTimeout (http.DefaultClient has none: a stalled IdP would hold requests,
+	// and their goroutines, forever).
 	HTTPClient *http.Client
+	// UserinfoTimeout bounds the userinfo call of a first sign-in, whatever the client;
+	// 0 means DefaultTimeout. Past it the request is answered 500 and may be retried.
+	UserinfoTimeout time.Duration
+	// IgnoreUserinfoEmail keeps userinfo out of linking and creating: set it for an IdP
+	// whose userinfo a user can rewrite wholesale (Authproject serves a user-replaceable
+	// blob and sub only). Then only an email in the access token links a legacy user.
+	IgnoreUserinfoEmail bool
 	// Log receives one line per refused or failed request (never a token); nil discards.
 	Log *slog.Logger
 }
+
+// DefaultTimeout bounds each call to the IdP when the Config does not say otherwise:
+// long enough for a slow IdP on a bad day, short enough that a hung one frees requests.
+const DefaultTimeout = 10 * time.Second
 
 // Middleware verifies bearer tokens and puts the local user on the request context.
 type Middleware[U any] struct {
@@ -102,8 +115,9 @@ type Middleware[U any] struct {
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	log      *slog.Logger
+	client   *http.Client
 	// locks serialise first sign-ins of one subject, so GetOrCreate and linking run once.
-	locks [64]sync.Mutex
+	locks subjectLocks
 }
 
 // New fetches the IdP's discovery document and returns the middleware.
@@ -114,9 +128,15 @@ func New[U any](ctx context.Context, cfg Config[U]) (*Middleware[U], error) {
 	if cfg.Store == nil {
 		return nil, errors.New("middleware: Store is required")
 	}
-	if cfg.HTTPClient != nil {
-		ctx = oidc.ClientContext(ctx, cfg.HTTPClient)
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: DefaultTimeout}
 	}
+	if cfg.UserinfoTimeout <= 0 {
+		cfg.UserinfoTimeout = DefaultTimeout
+	}
+	// go-oidc keeps this context for the key set's later fetches: the client goes with it.
+	ctx = oidc.ClientContext(ctx, client)
 	discovery := cfg.Issuer
 	if cfg.DiscoveryURL != "" {
 		discovery = cfg.DiscoveryURL
@@ -126,7 +146,7 @@ func New[U any](ctx context.Context, cfg Config[U]) (*Middleware[U], error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: discover the IdP at %s: %w", discovery, err)
 	}
-	m := &Middleware[U]{cfg: cfg, provider: provider, log: cfg.Log}
+	m := &Middleware[U]{cfg: cfg, provider: provider, log: cfg.Log, client: client}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -178,7 +198,7 @@ func (m *Middleware[U]) Handler(next http.Handler) http.Handler {
 		}
 		user, err := m.Resolve(r.Context(), raw, &id)
 		switch {
-		case errors.Is(err, ErrNoAccount), errors.Is(err, ErrAmbiguous), errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNoAccount), errors.Is(err, ErrAmbiguous), errors.Is(err, ErrNotFound), errors.Is(err, ErrUntrustedClaims):
 			m.log.Info("no local user", "subject", id.Subject, "err", err)
 			http.Error(w, "forbidden: "+err.Error(), http.StatusForbidden)
 			return
@@ -206,12 +226,19 @@ func (m *Middleware[U]) unauthorized(w http.ResponseWriter, desc string) {
 }
 
 // Verify checks a raw access token (signature, iss, aud, client_id, exp) and returns
-// its identity.
+// its identity. A token that names a claim twice or spells an identity claim in another
+// case is refused (ErrUntrustedClaims), as userinfo answers are.
 func (m *Middleware[U]) Verify(ctx context.Context, raw string) (Identity, error) {
-	if m.cfg.HTTPClient != nil {
-		ctx = oidc.ClientContext(ctx, m.cfg.HTTPClient)
-	}
+	ctx = oidc.ClientContext(ctx, m.client)
 	tok, err := m.verifier.Verify(ctx, raw)
+	if err != nil {
+		return Identity{}, fmt.Errorf("verify access token: %w", err)
+	}
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return Identity{}, fmt.Errorf("read access token claims: %w", err)
+	}
+	claims, err := parseClaims(payload)
 	if err != nil {
 		return Identity{}, fmt.Errorf("verify access token: %w", err)
 	}
@@ -228,8 +255,9 @@ func (m *Middleware[U]) Verify(ctx context.Context, raw string) (Identity, error
 	if id.Subject == "" {
 		return Identity{}, errors.New("verify access token: no sub claim")
 	}
-	id.Email, _ = id.Claims["email"].(string)
-	id.EmailVerified = isTrue(id.Claims["email_verified"])
+	// Some IdPs (Keycloak, Auth0 with a rule) put the email in the access token: signed
+	// by the IdP, so as good as userinfo's, and one call fewer.
+	id.Email, id.EmailVerified = claims.str("email"), claims.verified("email_verified")
 	return id, nil
 }
 
@@ -247,23 +275,36 @@ func isTrue(v any) bool {
 // sign-in, the legacy user with the same verified email (linked now, once); else
 // GetOrCreate. raw is the access token, used to ask userinfo for the email when the
 // token carries none.
+//
+// Only an email the IdP vouches for, in the standard email and email_verified claims
+// spelled exactly so, links a legacy user: a claims object that names either in another
+// case, or any claim twice, is refused with ErrUntrustedClaims. An IdP whose userinfo is
+// wholly a user-written blob (the lazy-migration protocol's own IdP, Authproject, serves
+// the blob and sub only) gives nothing the user cannot change: link there only through
+// emails in the access token (Config.IgnoreUserinfoEmail), or not at all.
 func (m *Middleware[U]) Resolve(ctx context.Context, raw string, id *Identity) (U, error) {
+	var zero U
 	u, err := m.cfg.Store.FindBySubject(ctx, id.Subject)
 	if !errors.Is(err, ErrNotFound) {
 		return u, err
 	}
-	// First sign-in of this subject: one at a time, then look again.
-	mu := m.lock(id.Subject)
-	mu.Lock()
-	defer mu.Unlock()
-	if u, err = m.cfg.Store.FindBySubject(ctx, id.Subject); !errors.Is(err, ErrNotFound) {
-		return u, err
-	}
-	if id.Email == "" {
+	// First sign-in. Ask userinfo before taking the subject's lock: the call may take
+	// as long as the IdP likes (up to UserinfoTimeout), and a second request of the same
+	// subject meanwhile only asks again, which is harmless.
+	if id.Email == "" && !m.cfg.IgnoreUserinfoEmail {
 		if err := m.userinfo(ctx, raw, id); err != nil {
-			var zero U
 			return zero, err
 		}
+	}
+	// One at a time per subject from here, then look again: a concurrent first request
+	// may have linked or created the user while this one waited.
+	unlock, err := m.locks.lock(ctx, id.Subject)
+	if err != nil {
+		return zero, fmt.Errorf("wait for another first sign-in of this user: %w", err)
+	}
+	defer unlock()
+	if u, err = m.cfg.Store.FindBySubject(ctx, id.Subject); !errors.Is(err, ErrNotFound) {
+		return u, err
 	}
 	if id.Email != "" && id.EmailVerified {
 		u, err = m.cfg.Store.LinkByEmail(ctx, id.Email, id.Subject)
@@ -275,30 +316,34 @@ func (m *Middleware[U]) Resolve(ctx context.Context, raw string, id *Identity) (
 		}
 	}
 	if m.cfg.GetOrCreate == nil {
-		var zero U
 		return zero, ErrNoAccount
 	}
 	return m.cfg.GetOrCreate(ctx, *id)
 }
 
-// userinfo fills the identity's email from the IdP's userinfo endpoint.
+// userinfo fills the identity's email from the IdP's userinfo endpoint, within
+// UserinfoTimeout. It reads the exact standard claims from the raw answer rather than
+// go-oidc's UserInfo fields, which encoding/json fills from "Email" as readily as from
+// "email".
 func (m *Middleware[U]) userinfo(ctx context.Context, raw string, id *Identity) error {
-	if m.cfg.HTTPClient != nil {
-		ctx = oidc.ClientContext(ctx, m.cfg.HTTPClient)
-	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.UserinfoTimeout)
+	defer cancel()
+	ctx = oidc.ClientContext(ctx, m.client)
 	info, err := m.provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: raw, TokenType: "Bearer"}))
 	if err != nil {
 		return fmt.Errorf("ask the IdP's userinfo for the email: %w", err)
 	}
-	if info.Subject != id.Subject {
-		return fmt.Errorf("userinfo is for subject %q, the token for %q", info.Subject, id.Subject)
+	var body json.RawMessage
+	if err := info.Claims(&body); err != nil {
+		return fmt.Errorf("read the IdP's userinfo: %w", err)
 	}
-	id.Email, id.EmailVerified = info.Email, info.EmailVerified
+	claims, err := parseClaims(body)
+	if err != nil {
+		return fmt.Errorf("read the IdP's userinfo: %w", err)
+	}
+	if sub := claims.str("sub"); sub != id.Subject {
+		return fmt.Errorf("userinfo is for subject %q, the token for %q", sub, id.Subject)
+	}
+	id.Email, id.EmailVerified = claims.str("email"), claims.verified("email_verified")
 	return nil
-}
-
-func (m *Middleware[U]) lock(subject string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(subject))
-	return &m.locks[h.Sum32()%uint32(len(m.locks))]
 }

@@ -155,7 +155,9 @@ func (c countingStore) LinkByEmail(ctx context.Context, email, subject string) (
 	return u, err
 }
 
-func newLegacyApp(t *testing.T, e *idpEnv) *legacyApp {
+// newLegacyApp serves GET /me behind a middleware trusting issuer; tweaks adjust its
+// configuration (timeouts, clients) for one test.
+func newLegacyApp(t *testing.T, issuer string, tweaks ...func(*middleware.Config[middleware.Row])) *legacyApp {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "app.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -173,8 +175,8 @@ func newLegacyApp(t *testing.T, e *idpEnv) *legacyApp {
 	}
 	app := &legacyApp{db: db}
 	store := &middleware.SQLStore{DB: db, Dialect: "sqlite", Table: "users", Key: "id"}
-	m, err := middleware.New(context.Background(), middleware.Config[middleware.Row]{
-		Issuer: e.s.Config().Issuer, ClientID: mockidp.ClientID,
+	cfg := middleware.Config[middleware.Row]{
+		Issuer: issuer, ClientID: mockidp.ClientID,
 		Store: countingStore{store, app},
 		GetOrCreate: func(ctx context.Context, id middleware.Identity) (middleware.Row, error) {
 			app.creates.Add(1)
@@ -186,7 +188,11 @@ func newLegacyApp(t *testing.T, e *idpEnv) *legacyApp {
 			}
 			return store.FindBySubject(ctx, id.Subject)
 		},
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	m, err := middleware.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +236,7 @@ func (a *legacyApp) idOf(t *testing.T, rowID int) string {
 func TestResolvesLocalUsers(t *testing.T) {
 	e := startIdP(t)
 	ids := e.importUsers(t, map[string]bool{"alice@example.com": true, "bob@example.com": true, "carol@example.com": true, "dave@example.com": false})
-	app := newLegacyApp(t, e)
+	app := newLegacyApp(t, e.s.Config().Issuer)
 	// Alice was written back by `cutover run`.
 	if _, err := app.db.Exec(`UPDATE users SET idp_user_id = ? WHERE id = 1`, ids["alice@example.com"]); err != nil {
 		t.Fatal(err)
@@ -275,7 +281,7 @@ func TestResolvesLocalUsers(t *testing.T) {
 func TestRefusesBadTokens(t *testing.T) {
 	e := startIdP(t)
 	ids := e.importUsers(t, map[string]bool{"alice@example.com": true})
-	app := newLegacyApp(t, e)
+	app := newLegacyApp(t, e.s.Config().Issuer)
 	alice := ids["alice@example.com"]
 	if _, err := app.db.Exec(`UPDATE users SET idp_user_id = ? WHERE id = 1`, alice); err != nil {
 		t.Fatal(err)
@@ -307,6 +313,10 @@ func TestRefusesBadTokens(t *testing.T) {
 		delete(c, "client_id")
 	}))
 	forgedOK := e.forge(t, claims(func(map[string]any) {}))
+	// Signed by the IdP, but naming the email twice: which one counts would depend on the parser.
+	emailTwice := e.forge(t, claims(func(c map[string]any) {
+		c["email"], c["Email"], c["email_verified"] = "nobody@example.com", "bob@example.com", true
+	}))
 	payload, _ := json.Marshal(claims(func(map[string]any) {}))
 	algNone := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString(payload) + "."
 	parts := strings.Split(good, ".")
@@ -339,6 +349,7 @@ func TestRefusesBadTokens(t *testing.T) {
 		{"tampered signature", tampered, "", 401},
 		{"claims swapped under a valid signature", swapped, "", 401},
 		{"garbage", "not-a-jwt", "", 401},
+		{"a claim in two cases", emailTwice, "", 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,9 +31,10 @@ func (s *SQLStore) quote(id string) string { return sqldialect.Of(s.Dialect).Quo
 func (s *SQLStore) table() string          { return sqldialect.Of(s.Dialect).QuoteTable(s.Table) }
 func (s *SQLStore) ph(i int) string        { return sqldialect.Of(s.Dialect).Placeholder(i) }
 
-// Insert adds a row with the given columns and values and returns it read back by
-// the IdP id column, which must be among them. Column names are quoted, so a table
-// with unusual names cannot turn the statement into something else.
+// Insert adds a row with the given columns and values (read it back with
+// FindBySubject when the IdP id column is among them). Column names are quoted with
+// embedded quotes doubled, so a table with unusual names cannot turn the statement
+// into something else.
 func (s *SQLStore) Insert(ctx context.Context, columns []string, values []any) error {
 	d := sqldialect.Of(s.Dialect)
 	quoted := make([]string, len(columns))
