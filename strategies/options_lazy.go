@@ -23,6 +23,8 @@ type LazyOptions struct {
 	Store string `yaml:"store,omitempty"`
 	// Delegate forwards credentials to the legacy app's login endpoint instead of verifying hashes.
 	Delegate *Delegate `yaml:"delegate,omitempty"`
+	// Bind verifies passwords by an LDAP bind as the user (options_ldap.go).
+	Bind *LDAPBind `yaml:"bind,omitempty"`
 }
 
 // RateLimit holds per-minute limits; zero means the default.

@@ -75,6 +75,9 @@ type SourceSpec struct {
 	Key        string `yaml:"key,omitempty"`
 	HashConfig string `yaml:"hash_config,omitempty"`
 	Delimiter  string `yaml:"delimiter,omitempty"` // csv: "," ";" or "\t"; detected when empty
+
+	// LDAP is the directory an ldap source reads (options_ldap.go).
+	LDAP *LDAPSource `yaml:"ldap,omitempty"`
 }
 
 // Target is the identity provider users move to.
@@ -299,13 +302,17 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 		return err
 	}
 	s := p.Source
-	if err := oneOf(bad, "source.kind", s.Kind, SourcePostgres, SourceMySQL, SourceSQLite, SourceCSV, SourceJSON, SourceNDJSON, SourceAuth0, SourceFirebase); err != nil {
+	if err := oneOf(bad, "source.kind", s.Kind, SourcePostgres, SourceMySQL, SourceSQLite, SourceCSV, SourceJSON, SourceNDJSON, SourceAuth0, SourceFirebase, SourceLDIF, SourceLDAP); err != nil {
 		return err
 	}
 	switch s.Kind {
 	case SourcePostgres, SourceMySQL:
 		if s.DSN == "" {
 			return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
+		}
+	case SourceLDAP:
+		if err := s.LDAP.validate(bad); err != nil {
+			return err
 		}
 	default:
 		if s.Path == "" {
@@ -371,6 +378,9 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 		return err
 	}
 	if err := p.Lazy.validate(bad); err != nil {
+		return err
+	}
+	if err := p.Lazy.Bind.validate(bad, p.Source, p.Lazy.Delegate != nil); err != nil {
 		return err
 	}
 	return p.AuthOnly.validate(bad)

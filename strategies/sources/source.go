@@ -105,6 +105,8 @@ var Implementations = map[string][]string{
 	strategies.SourceNDJSON:   {"Counter", "Describer", "Sampler", "Finder"},
 	strategies.SourceAuth0:    {"Counter", "Describer", "Sampler", "Finder"},
 	strategies.SourceFirebase: {"Counter", "Describer", "Sampler", "Finder", "HashConfiger"},
+	strategies.SourceLDIF:     {"Counter", "Describer", "Sampler", "Finder"},
+	strategies.SourceLDAP:     {"Counter", "Describer", "Sampler", "Finder"},
 }
 
 var (
@@ -124,6 +126,16 @@ var (
 	_ Finder    = (*jsonSource)(nil)
 
 	_ HashConfiger = (*jsonSource)(nil)
+
+	_ Counter   = (*ldifSource)(nil)
+	_ Describer = (*ldifSource)(nil)
+	_ Sampler   = (*ldifSource)(nil)
+	_ Finder    = (*ldifSource)(nil)
+
+	_ Counter   = (*ldapSource)(nil)
+	_ Describer = (*ldapSource)(nil)
+	_ Sampler   = (*ldapSource)(nil)
+	_ Finder    = (*ldapSource)(nil)
 )
 
 // Open opens the source a plan describes. ${VAR} references in the DSN and paths are
@@ -148,8 +160,16 @@ func Open(ctx context.Context, p *strategies.Plan) (Source, error) {
 			return nil, err
 		}
 		return openJSON(p, s.Kind, path)
+	case strategies.SourceLDIF:
+		path, err := sourcePath(p)
+		if err != nil {
+			return nil, err
+		}
+		return openLDIF(path)
+	case strategies.SourceLDAP:
+		return openLDAP(ctx, p)
 	case "":
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "source.kind", Message: "missing; say what the legacy users are in (postgres, mysql, sqlite, csv, json, ndjson, auth0, firebase)"}
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "source.kind", Message: "missing; say what the legacy users are in (postgres, mysql, sqlite, csv, json, ndjson, auth0, firebase, ldif, ldap)"}
 	}
 	return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "source.kind", Message: fmt.Sprintf("%q is not a source this cutover can read", s.Kind)}
 }

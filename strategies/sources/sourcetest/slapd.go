@@ -19,6 +19,10 @@ type Directory struct {
 	BaseDN        string // dc=example,dc=org
 	AdminDN       string // cn=admin,dc=example,dc=org, the rootdn: reads everything
 	AdminPassword string
+	// ReaderDN is a service account as a migration would use: it may read everything,
+	// userPassword included, and is bound by the server's size limits (the rootdn is not).
+	ReaderDN       string
+	ReaderPassword string
 	// PolicyDN is the default password policy (ppolicy overlay) every user falls under;
 	// an entry with pwdAccountLockedTime "000001010000Z" is locked for good.
 	PolicyDN string
@@ -60,6 +64,7 @@ func Slapd(t testing.TB, opts SlapdOptions) *Directory {
 	}
 	d := &Directory{
 		BaseDN: "dc=example,dc=org", AdminDN: "cn=admin,dc=example,dc=org", AdminPassword: "admin-secret",
+		ReaderDN: "cn=reader,dc=example,dc=org", ReaderPassword: "reader-secret",
 		PolicyDN: "cn=default,ou=policies,dc=example,dc=org",
 		conf:     filepath.Join(dir, "slapd.conf"), cred: cred,
 	}
@@ -102,11 +107,12 @@ ppolicy_default "%[9]s"
 
 access to attrs=userPassword
 	by self write
+	by dn.exact="%[10]s" read
 	by anonymous auth
 	by * none
 access to *
 	by * read
-`, modules, pw2, dir, opts.SizeLimit, d.BaseDN, d.AdminDN, d.AdminPassword, db, d.PolicyDN)
+`, modules, pw2, dir, opts.SizeLimit, d.BaseDN, d.AdminDN, d.AdminPassword, db, d.PolicyDN, d.ReaderDN)
 	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
 		t.Fatalf("slapd: write config: %v", err)
 	}
@@ -115,6 +121,12 @@ objectClass: dcObject
 objectClass: organization
 dc: example
 o: Example
+
+dn: %[3]s
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: %[4]s
 
 dn: ou=people,%[1]s
 objectClass: organizationalUnit
@@ -136,7 +148,7 @@ pwdAttribute: userPassword
 pwdLockout: TRUE
 pwdMaxFailure: 0
 
-`, d.BaseDN, d.PolicyDN) + opts.Seed
+`, d.BaseDN, d.PolicyDN, d.ReaderDN, d.ReaderPassword) + opts.Seed
 	seedFile := filepath.Join(dir, "seed.ldif")
 	if err := os.WriteFile(seedFile, []byte(seed), 0o644); err != nil {
 		t.Fatalf("slapd: write seed: %v", err)
