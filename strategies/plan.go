@@ -109,6 +109,8 @@ var Transforms = []string{
 	"split",       // comma-separated string -> list
 	"e164",        // phone number -> E.164
 	"string",      // any value -> its text
+	"rdn",         // a DN -> its first RDN's value (memberOf cn=staff,ou=groups,... -> staff)
+	"ad_disabled", // Active Directory userAccountControl -> disabled when bit 0x2 is set
 }
 
 // IsZero reports whether the field is not mapped.
