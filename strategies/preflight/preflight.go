@@ -329,6 +329,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	}
 	r.CanRun = len(r.Blockers) == 0
 	r.Recommendation = r.recommend()
+	r.adviseDirectory(p, columns) // directory.go
 }
 
 func columnOf(p *strategies.Plan, key string) string {
