@@ -97,3 +97,35 @@ func (v *BindVerifier) Verify(ctx context.Context, login, password string) (ok b
 	// The message may echo the bind name but never the password.
 	return false, fmt.Errorf("bind as the user at %s: %w", v.cfg.URL, cleanErr(err))
 }
+
+// BindVerifierFor builds the verifier a plan's lazy.bind describes. The directory's URL,
+// StartTLS and CA file default to the ldap source's; ${VAR} references are expanded and
+// a relative ca_file is resolved against the plan's directory.
+func BindVerifierFor(p *strategies.Plan) (*BindVerifier, error) {
+	b := p.Lazy.Bind
+	if b == nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "lazy.bind", Message: "missing; say how a login becomes the user's bind name"}
+	}
+	var cfg Config
+	if src := p.Source.LDAP; src != nil {
+		cfg = Config{URL: src.URL, StartTLS: src.StartTLS, CAFile: src.CAFile}
+	}
+	if b.URL != "" {
+		cfg = Config{URL: b.URL, StartTLS: b.StartTLS, CAFile: b.CAFile}
+	}
+	u, err := strategies.Expand("lazy.bind.url", cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.URL = u
+	if cfg.CAFile != "" {
+		if cfg.CAFile, err = p.Resolve("lazy.bind.ca_file", cfg.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	tmpl, err := strategies.Expand("lazy.bind.user", b.User)
+	if err != nil {
+		return nil, err
+	}
+	return NewBindVerifier(cfg, tmpl)
+}

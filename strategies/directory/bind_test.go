@@ -121,3 +121,39 @@ func TestNewBindVerifierChecksPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestBindWithoutReadableHash: nobody but the service account may read userPassword,
+// so an anonymous reader sees users without hashes, and a bind still checks them. This
+// is the Active Directory case, where no account can read the hash at all.
+func TestBindWithoutReadableHash(t *testing.T) {
+	d := sourcetest.Slapd(t, sourcetest.SlapdOptions{Seed: people})
+	ctx := context.Background()
+	c, err := Dial(ctx, Config{URL: d.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var seen []string
+	err = c.Each(ctx, Search{BaseDN: "ou=people," + d.BaseDN, Filter: "(uid=ada)"}, func(e *ldap.Entry) error {
+		seen = append(seen, e.DN)
+		if v := e.GetAttributeValues("userPassword"); len(v) > 0 {
+			t.Errorf("an anonymous search read userPassword")
+		}
+		return nil
+	})
+	if err != nil || len(seen) != 1 {
+		t.Fatalf("search: got %v, %v; want ada", seen, err)
+	}
+	p := &strategies.Plan{
+		Source: strategies.SourceSpec{Kind: strategies.SourceLDAP, LDAP: &strategies.LDAPSource{URL: "${CUTOVER_TEST_LDAP_URL}"}},
+		Lazy:   strategies.LazyOptions{Bind: &strategies.LDAPBind{User: "uid={login},ou=people,dc=example,dc=org"}},
+	}
+	t.Setenv("CUTOVER_TEST_LDAP_URL", d.URL)
+	v, err := BindVerifierFor(p)
+	if err != nil {
+		t.Fatalf("BindVerifierFor: %v", err)
+	}
+	if ok, err := v.Verify(ctx, "ada", "secret"); !ok || err != nil {
+		t.Errorf("Verify: got %v, %v; want true", ok, err)
+	}
+}
