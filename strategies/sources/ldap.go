@@ -25,6 +25,7 @@ const DefaultLDAPFilter = "(objectClass=person)"
 type ldapSource struct {
 	cfg    directory.Config
 	search directory.Search
+	names  map[string]string // lower-case attribute -> the plan's spelling
 
 	mu   sync.Mutex // guards conn, shared by Find and Count
 	conn *directory.Conn
@@ -73,11 +74,27 @@ func openLDAP(ctx context.Context, p *strategies.Plan) (*ldapSource, error) {
 	}
 	search.Attributes = spec.Attributes
 	search.PageSize = spec.PageSize
+	// Columns are named as the plan lists the attributes, whatever case the server uses,
+	// so the mapping can use the names the plan gave.
+	names := map[string]string{}
+	for _, a := range spec.Attributes {
+		names[strings.ToLower(a)] = a
+	}
 	conn, err := directory.Dial(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &ldapSource{cfg: cfg, search: search, conn: conn}, nil
+	return &ldapSource{cfg: cfg, search: search, names: names, conn: conn}, nil
+}
+
+// fields turns an entry into record fields under the plan's attribute names.
+func (s *ldapSource) fields(e *ldap.Entry) map[string]any {
+	for _, a := range e.Attributes {
+		if n, ok := s.names[strings.ToLower(a.Name)]; ok {
+			a.Name = n
+		}
+	}
+	return entryFields(e.DN, e.Attributes)
 }
 
 // ldapPos is where a read of a directory stands: the row number and DN of the last
@@ -127,7 +144,7 @@ func (s *ldapSource) Read(ctx context.Context, after string, fn func(Record) err
 			}
 			return nil
 		}
-		return fn(Record{Row: row, Pos: ldapPos{row: row, dn: e.DN}.String(), Fields: entryFields(e.DN, e.Attributes)})
+		return fn(Record{Row: row, Pos: ldapPos{row: row, dn: e.DN}.String(), Fields: s.fields(e)})
 	})
 }
 
@@ -169,7 +186,7 @@ func (s *ldapSource) Find(ctx context.Context, column, value string) ([]Record, 
 	}
 	var out []Record
 	err = conn.Each(ctx, q, func(e *ldap.Entry) error {
-		out = append(out, Record{Fields: entryFields(e.DN, e.Attributes)})
+		out = append(out, Record{Fields: s.fields(e)})
 		if len(out) > 100 {
 			return fmt.Errorf("look up %s=%q: more than 100 entries match", column, value)
 		}

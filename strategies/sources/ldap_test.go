@@ -200,6 +200,16 @@ func TestLDAPFindAndErrors(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Fields["uid"] != "user3" {
 		t.Errorf("Find mail: got %+v, %v; want user3", got, err)
 	}
+	// Columns take the plan's spelling of the attributes (the server says givenName).
+	spelled, err := Open(ctx, ldapPlan(t, d, "UID", "telephonenumber"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spelled.Close()
+	recs, err := spelled.(Sampler).Sample(ctx, 1)
+	if err != nil || len(recs) != 1 || recs[0].Fields["UID"] != "user1" || recs[0].Fields["telephonenumber"] != "+44 20 7946 0001" {
+		t.Errorf("attribute names: got %+v, %v; want UID and telephonenumber as the plan spells them", recs, err)
+	}
 	if got, err := f.Find(ctx, "mail", "*"); err != nil || len(got) != 0 {
 		t.Errorf("Find with a filter pattern as the value: got %d records, %v; want none (the value is escaped)", len(got), err)
 	}
