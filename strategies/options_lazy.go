@@ -39,6 +39,8 @@ type LazyOptions struct {
 	CallerTimeout string `yaml:"caller_timeout,omitempty"`
 	// Delegate forwards credentials to the legacy app's login endpoint instead of verifying hashes.
 	Delegate *Delegate `yaml:"delegate,omitempty"`
+	// Bind verifies passwords by an LDAP bind as the user (options_ldap.go).
+	Bind *LDAPBind `yaml:"bind,omitempty"`
 }
 
 // RateLimit holds per-minute limits; zero means the default.

@@ -90,6 +90,9 @@ type SourceSpec struct {
 	Key        string `yaml:"key,omitempty"`
 	HashConfig string `yaml:"hash_config,omitempty"`
 	Delimiter  string `yaml:"delimiter,omitempty"` // csv: "," ";" or "\t"; detected when empty
+
+	// LDAP is the directory an ldap source reads (options_ldap.go).
+	LDAP *LDAPSource `yaml:"ldap,omitempty"`
 }
 
 // Target is the identity provider users move to.
@@ -121,6 +124,8 @@ var Transforms = []string{
 	"split",       // comma-separated string -> list
 	"e164",        // phone number -> E.164
 	"string",      // any value -> its text
+	"rdn",         // a DN -> its first RDN's value (memberOf cn=staff,ou=groups,... -> staff)
+	"ad_disabled", // Active Directory userAccountControl -> disabled when bit 0x2 is set
 }
 
 // IsZero reports whether the field is not mapped.
@@ -359,6 +364,10 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 	}
 	kind, _ := SourceKindOf(s.Kind)
 	switch {
+	case kind.Directory:
+		if err := s.LDAP.validate(bad); err != nil {
+			return err
+		}
 	case kind.DSN && s.DSN == "":
 		return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
 	case !kind.DSN && s.Path == "":
@@ -422,6 +431,9 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 		return err
 	}
 	if err := p.Lazy.validate(bad); err != nil {
+		return err
+	}
+	if err := p.Lazy.Bind.validate(bad, p.Source, p.Lazy.Delegate != nil); err != nil {
 		return err
 	}
 	return p.AuthOnly.validate(bad)

@@ -12,6 +12,12 @@ type SourceKind struct {
 	Database bool
 	// DSN kinds are reached through source.dsn; the others read the file at source.path.
 	DSN bool
+	// Directory kinds are reached through source.ldap (URL, bind, base DN).
+	Directory bool
+	// Sparse kinds leave a field out of a record that does not have it (JSON exports,
+	// directory entries), so a mapped column missing from every record read is only
+	// a warning there; elsewhere it is a misspelt column.
+	Sparse bool
 	// Reader is the reader in package sources that reads this kind: "sql", "csv", "json".
 	Reader string
 }
@@ -22,10 +28,12 @@ var sourceKinds = []SourceKind{
 	{Name: SourcePostgres, Title: "PostgreSQL", Server: "PostgreSQL", Database: true, DSN: true, Reader: "sql"},
 	{Name: SourceMySQL, Title: "MySQL / MariaDB", Server: "MySQL", Database: true, DSN: true, Reader: "sql"},
 	{Name: SourceCSV, Title: "CSV file", Reader: "csv"},
-	{Name: SourceJSON, Title: "JSON file (array of users)", Reader: "json"},
-	{Name: SourceNDJSON, Title: "NDJSON file (one user per line)", Reader: "json"},
-	{Name: SourceAuth0, Title: "Auth0 export", Reader: "json"},
-	{Name: SourceFirebase, Title: "Firebase export", Reader: "json"},
+	{Name: SourceJSON, Title: "JSON file (array of users)", Sparse: true, Reader: "json"},
+	{Name: SourceNDJSON, Title: "NDJSON file (one user per line)", Sparse: true, Reader: "json"},
+	{Name: SourceAuth0, Title: "Auth0 export", Sparse: true, Reader: "json"},
+	{Name: SourceFirebase, Title: "Firebase export", Sparse: true, Reader: "json"},
+	{Name: SourceLDIF, Title: "LDIF file (slapcat, ldapsearch)", Sparse: true, Reader: "ldif"},
+	{Name: SourceLDAP, Title: "LDAP directory (OpenLDAP, Active Directory)", Server: "LDAP", Directory: true, Sparse: true, Reader: "ldap"},
 }
 
 // SourceKinds returns the source kinds, in the order the wizard offers them.

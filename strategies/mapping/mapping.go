@@ -159,9 +159,9 @@ func (m *Mapper) mapped(key string) bool {
 
 // transformsFor lists the transforms each kind of field accepts.
 var transformsFor = map[kind][]string{
-	kindString: {"", "lower", "upper", "trim", "string"},
-	kindBool:   {"", "bool", "not", "verified_at"},
-	kindList:   {"", "split", "lower", "upper", "trim"},
+	kindString: {"", "lower", "upper", "trim", "string", "rdn"},
+	kindBool:   {"", "bool", "not", "verified_at", "ad_disabled"},
+	kindList:   {"", "split", "lower", "upper", "trim", "rdn"},
 	kindAny:    append([]string{""}, strategies.Transforms...),
 }
 
@@ -359,6 +359,8 @@ func (m *Mapper) boolValue(f *field, v any) (b, known bool, err error) {
 	switch f.tf {
 	case "verified_at":
 		return verifiedAt(v), true, nil
+	case "ad_disabled":
+		return adDisabled(v)
 	case "not":
 		b, known, err = parseBool(v)
 		return !b, known, err
@@ -377,6 +379,8 @@ func (m *Mapper) stringTransform(tf, s string) string {
 		return strings.ToLower(s)
 	case "upper":
 		return strings.ToUpper(s)
+	case "rdn":
+		return rdnValue(s)
 	}
 	return s
 }
@@ -397,7 +401,7 @@ func (m *Mapper) checkText(f *field, s string, bad badFunc) bool {
 // anyValue converts a custom attribute, keeping numbers and booleans typed.
 func (m *Mapper) anyValue(f *field, v any, bad badFunc) any {
 	switch f.tf {
-	case "bool", "not", "verified_at":
+	case "bool", "not", "verified_at", "ad_disabled":
 		b, known, err := m.boolValue(f, v)
 		if err != nil {
 			bad(f.key, strategies.CodeInvalidValue, "%v; use true/false, t/f, 1/0 or yes/no", err)
@@ -429,7 +433,7 @@ func (m *Mapper) anyValue(f *field, v any, bad badFunc) any {
 			return nil
 		}
 		return e
-	case "lower", "upper", "trim", "string":
+	case "lower", "upper", "trim", "string", "rdn":
 		s, ok := text(v)
 		if !ok {
 			return nil

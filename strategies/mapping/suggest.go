@@ -20,16 +20,16 @@ type rule struct {
 }
 
 var rules = []rule{
-	{key: "legacy_id", names: []string{"id", "userid", "uid", "localid", "pk", "accountid", "usersid", "uuid", "guid"}},
-	{key: "email", names: []string{"email", "emailaddress", "mail", "useremail", "usermail", "emailaddr", "loginemail"}},
+	{key: "legacy_id", names: []string{"id", "userid", "entryuuid", "objectguid", "uid", "localid", "pk", "accountid", "usersid", "uuid", "guid"}},
+	{key: "email", names: []string{"email", "emailaddress", "mail", "useremail", "usermail", "emailaddr", "loginemail", "userprincipalname"}},
 	{key: "email_verified", names: []string{"emailverified", "isemailverified", "verified", "isverified", "emailconfirmed", "confirmed", "isconfirmed", "emailvalidated"}, boolean: true},
 	{key: "email_verified", names: []string{"emailverifiedat", "emailconfirmedat", "confirmedat", "verifiedat", "emailvalidatedat", "emailconfirmedon", "confirmationdate"}, transform: "verified_at"},
-	{key: "phone_number", names: []string{"phonenumber", "phone", "mobile", "mobilephone", "mobilenumber", "cellphone", "cell", "telephone", "tel", "msisdn"}},
+	{key: "phone_number", names: []string{"phonenumber", "phone", "mobile", "mobilephone", "mobilenumber", "cellphone", "cell", "telephone", "tel", "msisdn", "telephonenumber"}},
 	{key: "phone_number_verified", names: []string{"phonenumberverified", "phoneverified", "phoneconfirmed", "mobileverified"}, boolean: true},
-	{key: "preferred_username", names: []string{"username", "preferredusername", "login", "userlogin", "loginname", "handle", "screenname", "uname"}},
-	{key: "name", names: []string{"name", "fullname", "displayname"}},
+	{key: "preferred_username", names: []string{"username", "preferredusername", "login", "userlogin", "loginname", "handle", "screenname", "uname", "samaccountname", "uid"}},
+	{key: "name", names: []string{"name", "fullname", "displayname", "cn"}},
 	{key: "given_name", names: []string{"givenname", "firstname", "fname", "forename"}},
-	{key: "family_name", names: []string{"familyname", "lastname", "surname", "lname"}},
+	{key: "family_name", names: []string{"familyname", "lastname", "surname", "lname", "sn"}},
 	{key: "middle_name", names: []string{"middlename"}},
 	{key: "nickname", names: []string{"nickname", "nick"}},
 	{key: "picture", names: []string{"picture", "avatar", "avatarurl", "photourl", "photo", "profileimage", "image"}},
@@ -40,9 +40,11 @@ var rules = []rule{
 	{key: "locale", names: []string{"locale", "language", "lang"}},
 	{key: "roles", names: []string{"roles", "role"}},
 	{key: "groups", names: []string{"groups"}},
+	{key: "groups", names: []string{"memberof", "ismemberof"}, transform: "rdn"},
 	{key: "disabled", names: []string{"disabled", "isdisabled", "blocked", "isblocked", "banned", "isbanned", "locked", "islocked", "suspended", "issuspended"}, boolean: true},
 	{key: "disabled", names: []string{"isactive", "active", "enabled", "isenabled"}, transform: "not", boolean: true},
-	{key: "password_hash", names: []string{"passwordhash", "password", "hashedpassword", "encryptedpassword", "passworddigest", "userpass", "passwd", "pwhash", "pwdhash", "pass", "pwd", "hash"}},
+	{key: "disabled", names: []string{"useraccountcontrol"}, transform: "ad_disabled"},
+	{key: "password_hash", names: []string{"passwordhash", "password", "hashedpassword", "encryptedpassword", "passworddigest", "userpass", "passwd", "pwhash", "pwdhash", "pass", "pwd", "hash", "userpassword"}},
 	{key: "password_salt", names: []string{"passwordsalt", "salt", "pwsalt"}},
 }
 

@@ -425,6 +425,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	}
 	r.CanRun = len(r.problems) == 0
 	r.Recommendation = r.recommend()
+	r.adviseDirectory(p, columns) // directory.go
 }
 
 // checkColumns reports mapped columns that no row has. Databases and CSV files give
@@ -433,8 +434,8 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 // JSON exports optional fields are simply left out, so there it is a warning.
 func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []string) {
 	absent := m.Absent()
-	complete := p.Source.Kind != strategies.SourceJSON && p.Source.Kind != strategies.SourceNDJSON &&
-		p.Source.Kind != strategies.SourceAuth0 && p.Source.Kind != strategies.SourceFirebase
+	kind, _ := strategies.SourceKindOf(p.Source.Kind)
+	complete := !kind.Sparse
 	have := ""
 	if len(columns) > 0 {
 		have = " (the source has " + strings.Join(columns, ", ") + ")"

@@ -29,6 +29,16 @@ var readers = map[string]func(ctx context.Context, p *strategies.Plan, k strateg
 		}
 		return openJSON(p, k.Name, path)
 	},
+	"ldif": func(_ context.Context, p *strategies.Plan, _ strategies.SourceKind) (Source, error) {
+		path, err := sourcePath(p)
+		if err != nil {
+			return nil, err
+		}
+		return openLDIF(path)
+	},
+	"ldap": func(ctx context.Context, p *strategies.Plan, _ strategies.SourceKind) (Source, error) {
+		return openLDAP(ctx, p)
+	},
 }
 
 // unknownKind is the error for a source.kind that is missing or not in the table.

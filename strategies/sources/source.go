@@ -111,6 +111,16 @@ var (
 	_ Finder    = (*jsonSource)(nil)
 
 	_ HashConfiger = (*jsonSource)(nil)
+
+	_ Counter   = (*ldifSource)(nil)
+	_ Describer = (*ldifSource)(nil)
+	_ Sampler   = (*ldifSource)(nil)
+	_ Finder    = (*ldifSource)(nil)
+
+	_ Counter   = (*ldapSource)(nil)
+	_ Describer = (*ldapSource)(nil)
+	_ Sampler   = (*ldapSource)(nil)
+	_ Finder    = (*ldapSource)(nil)
 )
 
 // Open opens the source a plan describes. ${VAR} references in the DSN and paths are
