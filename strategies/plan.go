@@ -533,6 +533,8 @@ func dsnHasLiteralPassword(dsn string) bool {
 // environment variable (a cloud key...) to whatever host the plan names.
 var ReferenceFields = []string{
 	"source.dsn", "source.path", "source.hash_config",
+	"source.ldap.url", "source.ldap.bind_dn", "source.ldap.bind_password", "source.ldap.ca_file",
+	"lazy.bind.url", "lazy.bind.ca_file",
 	"mapping.password_key",
 	"target.url", "target.key_file",
 	"bulk.run_dir",
