@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -68,13 +69,32 @@ func (v *BindVerifier) BindName(login string) string {
 // An empty password is false without asking: LDAP treats a bind with a name and no
 // password as anonymous and would accept it.
 func (v *BindVerifier) Verify(ctx context.Context, login, password string) (ok bool, err error) {
+	ok, _, err = v.VerifyReason(ctx, login, password)
+	return ok, err
+}
+
+// Refusal reasons VerifyReason reports, for audit logs only: the IdP must get the same
+// answer for all of them, or it would learn which accounts exist.
+const (
+	RefusedCredentials = "invalid_credentials"  // wrong password or unknown user (LDAP cannot tell them apart)
+	RefusedLocked      = "locked"               // AD 775
+	RefusedDisabled    = "disabled"             // AD 533
+	RefusedExpired     = "expired"              // AD 532 (password), 701 (account)
+	RefusedMustChange  = "must_change_password" // AD 773
+	RefusedRestricted  = "restricted"           // AD 530 (logon hours), 531 (workstation)
+	RefusedOther       = "refused"              // any other refusal
+)
+
+// VerifyReason is Verify with the reason of a refusal, read from Active Directory's
+// diagnostic "data" code where there is one.
+func (v *BindVerifier) VerifyReason(ctx context.Context, login, password string) (ok bool, reason string, err error) {
 	login = strings.TrimSpace(login)
 	if login == "" || password == "" || strings.ContainsAny(login, "\x00") {
-		return false, nil
+		return false, RefusedCredentials, nil
 	}
 	if !v.isDN && strings.ContainsAny(login, "\\=,*()") {
 		// In a UPN or down-level name these would name another account or a search pattern.
-		return false, nil
+		return false, RefusedCredentials, nil
 	}
 	cfg := v.cfg
 	if cfg.Timeout == 0 {
@@ -82,20 +102,54 @@ func (v *BindVerifier) Verify(ctx context.Context, login, password string) (ok b
 	}
 	c, err := dial(ctx, cfg)
 	if err != nil {
-		return false, fmt.Errorf("bind as the user: %w", err)
+		return false, "", fmt.Errorf("bind as the user: %w", err)
 	}
 	defer c.Close()
 	err = bindCtx(ctx, c, v.BindName(login), password)
 	switch {
 	case err == nil:
-		return true, nil
+		return true, "", nil
 	case ctx.Err() != nil:
-		return false, ctx.Err()
+		return false, "", ctx.Err()
 	case isRefusal(err):
-		return false, nil
+		return false, refusalReason(err), nil
 	}
 	// The message may echo the bind name but never the password.
-	return false, fmt.Errorf("bind as the user at %s: %w", v.cfg.URL, cleanErr(err))
+	return false, "", fmt.Errorf("bind as the user at %s: %w", v.cfg.URL, cleanErr(err))
+}
+
+// adData finds Active Directory's sub-code in a bind error's diagnostic message:
+// "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v2580".
+var adData = regexp.MustCompile(`\bdata ([0-9a-fA-F]{3}),`)
+
+func refusalReason(err error) string {
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return RefusedOther
+	}
+	if le.ResultCode != ldap.LDAPResultInvalidCredentials {
+		return RefusedOther
+	}
+	if le.Err == nil {
+		return RefusedCredentials
+	}
+	m := adData.FindStringSubmatch(le.Err.Error())
+	if m == nil {
+		return RefusedCredentials
+	}
+	switch strings.ToLower(m[1]) {
+	case "775":
+		return RefusedLocked
+	case "533":
+		return RefusedDisabled
+	case "532", "701":
+		return RefusedExpired
+	case "773":
+		return RefusedMustChange
+	case "530", "531":
+		return RefusedRestricted
+	}
+	return RefusedCredentials // 52e wrong password, 525 no such user
 }
 
 // BindVerifierFor builds the verifier a plan's lazy.bind describes. The directory's URL,

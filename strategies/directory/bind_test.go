@@ -157,3 +157,38 @@ func TestBindWithoutReadableHash(t *testing.T) {
 		t.Errorf("Verify: got %v, %v; want true", ok, err)
 	}
 }
+
+// TestRefusalReason reads Active Directory's data codes, as AD writes them in a refused
+// bind's diagnostic message, for the audit log.
+func TestRefusalReason(t *testing.T) {
+	ad := func(code string) error {
+		return ldap.NewError(ldap.LDAPResultInvalidCredentials,
+			errors.New("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data "+code+", v2580"))
+	}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{ad("52e"), RefusedCredentials},
+		{ad("525"), RefusedCredentials},
+		{ad("775"), RefusedLocked},
+		{ad("533"), RefusedDisabled},
+		{ad("532"), RefusedExpired},
+		{ad("701"), RefusedExpired},
+		{ad("773"), RefusedMustChange},
+		{ad("530"), RefusedRestricted},
+		{ldap.NewError(ldap.LDAPResultInvalidCredentials, errors.New("")), RefusedCredentials},
+		{ldap.NewError(ldap.LDAPResultUnwillingToPerform, errors.New("account disabled")), RefusedOther},
+	}
+	for _, tt := range tests {
+		if !isRefusal(tt.err) {
+			t.Errorf("%v: not a refusal, want one", tt.err)
+		}
+		if got := refusalReason(tt.err); got != tt.want {
+			t.Errorf("%v: got %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	if isRefusal(ldap.NewError(ldap.LDAPResultBusy, errors.New("busy"))) || isRefusal(errors.New("connection reset")) {
+		t.Errorf("a busy or unreachable server reads as a refusal; it must be an error")
+	}
+}

@@ -38,3 +38,19 @@ func rdnValue(s string) string {
 	}
 	return dn.RDNs[0].Attributes[0].Value
 }
+
+// listFor reads a list column for a transform: DNs hold commas, so for rdn a text value
+// is split on ";" and line breaks only (csvde writes memberOf as DNs joined by ";").
+func listFor(tf string, v any) []string {
+	s, isText := v.(string)
+	if tf != "rdn" || !isText {
+		return list(v)
+	}
+	var out []string
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' || r == '\r' }) {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -85,3 +85,14 @@ func TestDirectoryTransforms(t *testing.T) {
 		}
 	}
 }
+
+// TestRDNFromText: a DN in a text column (a CSV export) is one group, not one per comma.
+func TestRDNFromText(t *testing.T) {
+	m := newMapper(t, strategies.Mapping{Email: col("mail"), Groups: tf("memberOf", "rdn")}, Options{})
+	u, errs := m.Map(sources.Record{Row: 1, Fields: map[string]any{
+		"mail": "ada@example.org", "memberOf": "CN=Staff,OU=Groups,DC=corp,DC=example;CN=Admins,OU=Groups,DC=corp,DC=example",
+	}})
+	if want := []string{"Staff", "Admins"}; len(errs) > 0 || !reflect.DeepEqual(u.Groups, want) {
+		t.Errorf("got %q, %v; want %q", u.Groups, errs, want)
+	}
+}

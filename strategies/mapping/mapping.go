@@ -326,7 +326,7 @@ func (m *Mapper) apply(f *field, u *strategies.User, v any, bad badFunc) {
 			f.setBool(u, b)
 		}
 	case kindList:
-		l := list(v)
+		l := listFor(f.tf, v)
 		for i, e := range l {
 			if e = m.stringTransform(f.tf, e); !m.checkText(f, e, bad) {
 				return

@@ -1,7 +1,14 @@
 package sourcetest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +30,11 @@ type Directory struct {
 	// userPassword included, and is bound by the server's size limits (the rootdn is not).
 	ReaderDN       string
 	ReaderPassword string
+	// LDAPSURL and CAFile are set with SlapdOptions.TLS: the ldaps:// listener and the PEM
+	// CA that signed the server's certificate (for 127.0.0.1 and localhost). The ldap://
+	// listener then offers StartTLS.
+	LDAPSURL string
+	CAFile   string
 	// PolicyDN is the default password policy (ppolicy overlay) every user falls under;
 	// an entry with pwdAccountLockedTime "000001010000Z" is locked for good.
 	PolicyDN string
@@ -40,6 +52,8 @@ type SlapdOptions struct {
 	// SizeLimit is the server's limit on entries per search and per page (0: 1,000).
 	// Paged searches may return more in total, so a reader that does not page fails.
 	SizeLimit int
+	// TLS gives the server a certificate: StartTLS on URL and ldaps:// on LDAPSURL.
+	TLS bool
 }
 
 // Slapd starts Debian's slapd for the test with its own configuration and database in a
@@ -113,6 +127,9 @@ access to attrs=userPassword
 access to *
 	by * read
 `, modules, pw2, dir, opts.SizeLimit, d.BaseDN, d.AdminDN, d.AdminPassword, db, d.PolicyDN, d.ReaderDN)
+	if opts.TLS {
+		conf = tlsConfig(t, dir, cred, d) + conf
+	}
 	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
 		t.Fatalf("slapd: write config: %v", err)
 	}
@@ -158,7 +175,12 @@ pwdMaxFailure: 0
 	d.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
 	// -d keeps slapd in the foreground (start stops it by signal); level 0 logs nothing
 	// but startup failures.
-	start(t, cred, filepath.Join(dir, "server.log"), bin, "-d", "0", "-f", d.conf, "-h", d.URL+"/")
+	listen := d.URL + "/"
+	if opts.TLS {
+		d.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
+		listen += " " + d.LDAPSURL + "/"
+	}
+	start(t, cred, filepath.Join(dir, "server.log"), bin, "-d", "0", "-f", d.conf, "-h", listen)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
@@ -188,6 +210,56 @@ func (d *Directory) Slapcat(t testing.TB) []byte {
 		t.Fatalf("slapcat: %v\n%s", err, errOut.String())
 	}
 	return out
+}
+
+// tlsConfig makes a CA and a server certificate for 127.0.0.1 and localhost in dir and
+// returns the slapd.conf lines that use them.
+func tlsConfig(t testing.TB, dir string, cred *syscall.Credential, d *Directory) string {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cutover test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srv, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.CAFile = filepath.Join(dir, "ca.pem")
+	files := map[string][]byte{
+		d.CAFile:                       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		filepath.Join(dir, "cert.pem"): pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}),
+		filepath.Join(dir, "key.pem"):  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if cred != nil {
+			os.Chown(name, int(cred.Uid), int(cred.Gid))
+		}
+	}
+	return fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
+		d.CAFile, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
 }
 
 func fileExists(path string) bool {
