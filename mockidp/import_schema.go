@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +36,9 @@ type opt struct {
 
 type importPassword struct {
 	typ, hash, salt string
+	// err is the hash's fault, found as Authgear finds it: only when the password is
+	// stored, so a record of an existing user is skipped or updated despite it.
+	err *APIError
 }
 
 var stringAttrs = map[string]bool{
@@ -47,10 +51,27 @@ var addressKeys = map[string]bool{
 	"formatted": true, "street_address": true, "locality": true, "region": true, "postal_code": true, "country": true,
 }
 
-// recordError builds the per-record error Authgear reports for a schema violation.
+// recordError builds the per-record error Authgear reports for a schema violation, with
+// msg as the message; the authgear profile replaces it by Authgear's "invalid value"
+// (decodeImportRecord), the permissive profile keeps it as a hint.
 func recordError(location, kind, msg string) *APIError {
-	return &APIError{Name: "Invalid", Reason: "ValidationFailed", Message: msg, Code: http.StatusBadRequest,
-		Info: map[string]any{"causes": []map[string]any{{"location": location, "kind": kind}}}}
+	return recordErrorDetails(location, kind, nil, msg)
+}
+
+// recordErrorDetails is recordError with the cause's details, shaped as Authgear's
+// JSON-schema validator writes them. An unknown key is reported with kind "" and no
+// details, as Authgear reports it.
+func recordErrorDetails(location, kind string, details map[string]any, msg string) *APIError {
+	if kind == "additionalProperties" {
+		kind, details = "", nil
+	}
+	return validationFailed(msg, cause(location, kind, details))
+}
+
+// typeError reports a value of the wrong JSON type, with Authgear's details: the
+// expected and actual type names, sorted.
+func typeError(location string, v []byte, msg string, expected ...string) *APIError {
+	return validationFailed(msg, typeCause(location, v, expected...))
 }
 
 // decodeImportRecord validates one record against the strict schema of the profile.
@@ -58,9 +79,13 @@ func recordError(location, kind, msg string) *APIError {
 func decodeImportRecord(raw json.RawMessage, identifier, profile string, ver *passwords.Verifier) (*importRecord, json.RawMessage, *APIError) {
 	ms, ok := jsonscan.Object(raw, internedKeys)
 	if !ok {
-		return nil, raw, recordError("", "type", "record must be a JSON object")
+		// DecodeImportRequest refuses non-object records; kept for callers that skip it.
+		return nil, raw, typeError("", raw, "record must be a JSON object", "object")
 	}
 	rec, e := validateRecord(ms, identifier, profile, ver)
+	if e != nil && profile != ProfilePermissive && e.Reason == "ValidationFailed" {
+		e.Message = "invalid value"
+	}
 	return rec, redactMembers(raw, ms), e
 }
 
@@ -83,7 +108,13 @@ func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passw
 		id = rec.username
 	}
 	if !id.set || id.null || id.v == "" {
-		return nil, recordError("/"+identifier, "required", identifier+" is required because the import's identifier is "+identifier)
+		keys := make([]string, len(ms))
+		for i, m := range ms {
+			keys[i] = m.Key
+		}
+		slices.Sort(keys)
+		return nil, recordErrorDetails("", "required", map[string]any{"expected": []string{identifier}, "actual": keys,
+			"missing": []string{identifier}}, identifier+" is required because the import's identifier is "+identifier)
 	}
 	return rec, nil
 }
@@ -103,7 +134,7 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 	case k == "email_verified" || k == "phone_number_verified" || k == "disabled":
 		var b bool
 		if isNull || jsonscan.Bool(v, &b) != nil {
-			return recordError("/"+k, "type", k+" must be true or false")
+			return typeError("/"+k, v, k+" must be true or false", "boolean")
 		}
 		if k == "disabled" {
 			rec.disabled = &b
@@ -117,7 +148,7 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 		}
 	case k == "custom_attributes":
 		if _, ok := jsonscan.Object(v, internedKeys); !ok {
-			return recordError("/custom_attributes", "type", "custom_attributes must be an object")
+			return typeError("/custom_attributes", v, "custom_attributes must be an object", "object")
 		}
 	case k == "roles" || k == "groups":
 		if e := checkStringList(k, v); e != nil {
@@ -143,7 +174,7 @@ func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bo
 	o := opt{set: true, null: isNull}
 	if !isNull {
 		if err := jsonscan.String(v, &o.v); err != nil {
-			return recordError("/"+k, "type", k+" must be a string or null")
+			return typeError("/"+k, v, k+" must be a string or null", "null", "string")
 		}
 		if e := checkIdentifier(k, o.v); e != nil {
 			return e
@@ -163,7 +194,7 @@ func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bo
 func checkStringAttr(k string, v json.RawMessage) *APIError {
 	var s string
 	if err := jsonscan.String(v, &s); err != nil {
-		return recordError("/"+k, "type", k+" must be a string or null")
+		return typeError("/"+k, v, k+" must be a string or null", "null", "string")
 	}
 	if strings.HasPrefix(k, "account_valid") {
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
@@ -176,7 +207,7 @@ func checkStringAttr(k string, v json.RawMessage) *APIError {
 func checkAddress(v json.RawMessage) *APIError {
 	a, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return recordError("/address", "type", "address must be an object or null")
+		return typeError("/address", v, "address must be an object or null", "null", "object")
 	}
 	for _, am := range a {
 		ak := am.Key
@@ -194,11 +225,11 @@ func checkAddress(v json.RawMessage) *APIError {
 func checkStringList(k string, v json.RawMessage) *APIError {
 	var l []string
 	if err := json.Unmarshal(v, &l); err != nil || l == nil {
-		return recordError("/"+k, "type", k+" must be an array of strings")
+		return typeError("/"+k, v, k+" must be an array of strings", "array")
 	}
 	for i, s := range l {
 		if s == "" {
-			return recordError(fmt.Sprintf("/%s/%d", k, i), "minLength", k+" entries must not be empty")
+			return recordErrorDetails(fmt.Sprintf("/%s/%d", k, i), "minLength", map[string]any{"expected": 1, "actual": 0}, k+" entries must not be empty")
 		}
 	}
 	return nil
@@ -254,7 +285,7 @@ func validEmail(v string) bool {
 func decodePassword(loc string, v json.RawMessage, profile string, ver *passwords.Verifier) (*importPassword, *APIError) {
 	ms, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return nil, recordError(loc, "type", "password must be an object with type and password_hash")
+		return nil, typeError(loc, v, "password must be an object with type and password_hash", "object")
 	}
 	p := &importPassword{}
 	for _, m := range ms {
@@ -292,13 +323,9 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 	}
 	if profile != ProfilePermissive {
 		if p.typ != "bcrypt" {
-			return nil, recordError(loc+"/type", "enum", fmt.Sprintf(`password.type %q is not supported: this IdP (profile authgear) imports bcrypt hashes only; migrate other formats lazily, or rehearse with --profile permissive`, p.typ))
+			return nil, recordErrorDetails(loc+"/type", "enum", map[string]any{"expected": []string{"bcrypt"}, "actual": p.typ}, fmt.Sprintf(`password.type %q is not supported: this IdP (profile authgear) imports bcrypt hashes only; migrate other formats lazily, or rehearse with --profile permissive`, p.typ))
 		}
-		// bcrypt.Cost parses the version and cost without hashing anything.
-		if _, err := bcrypt.Cost([]byte(p.hash)); err != nil || len(p.hash) != 60 {
-			e := &APIError{Name: "Invalid", Reason: "InvalidBcryptHash", Message: "password.password_hash is not a valid bcrypt hash ($2a$/$2b$/$2y$, 60 characters)", Code: http.StatusBadRequest}
-			return nil, e
-		}
+		p.err = checkBcryptHash(p.hash)
 		return p, nil
 	}
 	d, err := ver.Detect(passwords.Stored{Hash: p.hash, Salt: p.salt, Format: p.typ})
@@ -314,10 +341,28 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 	return p, nil
 }
 
+// checkBcryptHash checks a hash as Authgear does when it stores one: a hash that does not
+// start with "$" is an unexpected error (a 500 for the record), Authgear's own
+// $bcrypt-sha512$ wrapping is taken as is, and otherwise crypto/bcrypt's reading of the
+// version and cost decides, with its own message. No length is required.
+func checkBcryptHash(h string) *APIError {
+	switch {
+	case !strings.HasPrefix(h, "$"):
+		return unexpectedError()
+	case strings.HasPrefix(h, "$bcrypt-sha512$"):
+		return nil
+	}
+	// bcrypt.Cost parses the version and cost without hashing anything.
+	if _, err := bcrypt.Cost([]byte(h)); err != nil {
+		return &APIError{Name: "Invalid", Reason: "InvalidBcryptHash", Message: err.Error(), Code: http.StatusBadRequest}
+	}
+	return nil
+}
+
 func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIError {
 	ms, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return recordError("/mfa", "type", "mfa must be an object")
+		return typeError("/mfa", v, "mfa must be an object", "object")
 	}
 	for _, m := range ms {
 		k, fv := m.Key, m.Val
@@ -337,13 +382,17 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 				return e
 			}
 		case "password":
-			if _, e := decodePassword(loc, fv, profile, ver); e != nil {
+			p, e := decodePassword(loc, fv, profile, ver)
+			if e != nil {
 				return e
+			}
+			if p.err != nil {
+				return p.err
 			}
 		case "totp":
 			t, ok := jsonscan.Object(fv, internedKeys)
 			if !ok {
-				return recordError(loc, "type", "mfa.totp must be an object with secret")
+				return typeError(loc, fv, "mfa.totp must be an object with secret", "object")
 			}
 			for _, tm := range t {
 				var s string
@@ -351,7 +400,7 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 					return recordError(loc+"/"+tm.Key, "additionalProperties", fmt.Sprintf("mfa.totp has unknown key %q; allowed: secret", tm.Key))
 				}
 				if jsonscan.String(tm.Val, &s) != nil || s == "" {
-					return recordError(loc+"/secret", "minLength", "mfa.totp.secret must be a non-empty string")
+					return recordErrorDetails(loc+"/secret", "minLength", map[string]any{"expected": 1, "actual": 0}, "mfa.totp.secret must be a non-empty string")
 				}
 			}
 			if len(t) == 0 {
@@ -362,105 +411,6 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 		}
 	}
 	return nil
-}
-
-// redactMembers returns the record to echo: as sent when it holds no secrets, otherwise
-// re-encoded from ms (keys sorted) with password, mfa.password and mfa.totp "REDACTED".
-func redactMembers(raw json.RawMessage, ms []jsonscan.Member) json.RawMessage {
-	pw, mfa := -1, -1
-	for i, m := range ms {
-		switch m.Key {
-		case "password":
-			pw = i
-		case "mfa":
-			mfa = i
-		}
-	}
-	if pw < 0 && mfa < 0 {
-		return raw
-	}
-	redacted := json.RawMessage(`"REDACTED"`)
-	out := make([]jsonscan.Member, len(ms))
-	copy(out, ms)
-	if pw >= 0 {
-		out[pw].Val = redacted
-	}
-	if mfa >= 0 {
-		if mm, ok := jsonscan.Object(ms[mfa].Val, internedKeys); ok {
-			for i := range mm {
-				if mm[i].Key == "password" || mm[i].Key == "totp" {
-					mm[i].Val = redacted
-				}
-			}
-			out[mfa].Val = jsonscan.AppendObject(nil, mm)
-		} else if string(ms[mfa].Val) != "null" {
-			out[mfa].Val = redacted
-		}
-	}
-	return jsonscan.AppendObject(make([]byte, 0, len(raw)), out)
-}
-
-// importRequest is the top-level body. Fields are pointers to tell absent from zero.
-type importRequest struct {
-	Upsert     *bool             `json:"upsert"`
-	Identifier *string           `json:"identifier"`
-	Records    []json.RawMessage `json:"records"`
-}
-
-// DecodeImportRequest validates the top level of an import body: only upsert, identifier
-// and at least one record. Records themselves are validated one by one later, so one bad
-// record does not fail the others. It is exported for fuzzing and for clients' preflight.
-func DecodeImportRequest(body []byte) (upsert bool, identifier string, records []json.RawMessage, err *APIError) {
-	// Members, not a struct: encoding/json matches struct fields case-insensitively, and
-	// Authgear's schema does not ("Records" is an unknown key there). Records stay slices
-	// of body; the job keeps body alive until it completes.
-	var top []jsonscan.Member
-	ok := json.Valid(body)
-	if ok {
-		top, ok = jsonscan.Object(body, internedKeys)
-	}
-	if !ok {
-		msg := "request body is not a JSON object"
-		var probe map[string]json.RawMessage
-		if e := json.Unmarshal(body, &probe); e != nil {
-			msg += ": " + e.Error()
-		}
-		return false, "", nil, recordError("", "schema", msg)
-	}
-	var req importRequest
-	for _, m := range top {
-		k, v := m.Key, m.Val
-		var e error
-		switch k {
-		case "upsert":
-			e = json.Unmarshal(v, &req.Upsert)
-		case "identifier":
-			e = json.Unmarshal(v, &req.Identifier)
-		case "records":
-			if v[0] == '[' {
-				req.Records = jsonscan.Array(v)
-			} else {
-				e = json.Unmarshal(v, &req.Records)
-			}
-		default:
-			return false, "", nil, recordError("/"+k, "additionalProperties", fmt.Sprintf("unknown key %q in the request (allowed: upsert, identifier, records)", k))
-		}
-		if e != nil {
-			return false, "", nil, recordError("/"+k, "type", fmt.Sprintf("%s has the wrong type: %v", k, e))
-		}
-	}
-	if req.Identifier == nil {
-		return false, "", nil, recordError("/identifier", "required", `identifier is required: "email", "phone_number" or "preferred_username"`)
-	}
-	switch *req.Identifier {
-	case IdentifierEmail, IdentifierPhone, IdentifierUsername:
-	default:
-		return false, "", nil, recordError("/identifier", "enum", fmt.Sprintf(`identifier %q is not one of "email", "phone_number", "preferred_username"`, *req.Identifier))
-	}
-	if len(req.Records) == 0 {
-		return false, "", nil, recordError("/records", "minItems", "records must hold at least one record")
-	}
-	return req.Upsert != nil && *req.Upsert, *req.Identifier, req.Records, nil
 }
 
 // prepared is a record after validation, ready for the database.
