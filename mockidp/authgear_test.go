@@ -143,3 +143,32 @@ func TestAuthgearEnvelopes(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordCausesAsAuthgear checks per-record causes against the shapes of Authgear's
+// JSON-schema validator (difference 5): every violation, at the right location.
+func TestRecordCausesAsAuthgear(t *testing.T) {
+	tests := []struct{ record, causes string }{
+		{`{"email":null}`, `[{"details":{"actual":["null"],"expected":["string"]},"kind":"type","location":"/email"}]`},
+		{`{"email":5}`, `[{"details":{"actual":["integer","number"],"expected":["string"]},"kind":"type","location":"/email"}]`},
+		{`{"email":"a@x.io","foo":1,"bar":2}`, `[{"kind":"","location":"/bar"},{"kind":"","location":"/foo"}]`},
+		{`{"name":"N","foo":1}`, `[{"details":{"actual":["foo","name"],"expected":["email"],"missing":["email"]},"kind":"required","location":""},{"kind":"","location":"/foo"}]`},
+		{`{"email":"a@x.io","roles":[5]}`, `[{"details":{"actual":["integer","number"],"expected":["string"]},"kind":"type","location":"/roles/0"}]`},
+		{`{"email":"a@x.io","account_valid_from":null}`, `[{"details":{"actual":["null"],"expected":["string"]},"kind":"type","location":"/account_valid_from"}]`},
+		{`{"email":"a@x.io","website":"example"}`, `[{"details":{"format":"uri"},"kind":"format","location":"/website"}]`},
+		{`{"email":"a@x.io","zoneinfo":"Mars/Olympus"}`, `[{"details":{"format":"timezone"},"kind":"format","location":"/zoneinfo"}]`},
+		{`{"email":"a@x.io","password":{}}`, `[{"details":{"actual":[],"expected":["type","password_hash"],"missing":["type","password_hash"]},"kind":"required","location":"/password"}]`},
+		{`{"email":"a@x.io","password":{"type":"bcrypt","password_hash":""}}`, `[{"details":{"actual":0,"expected":1},"kind":"minLength","location":"/password/password_hash"}]`},
+		{`{"email":"a@x.io","mfa":{"totp":{}}}`, `[{"details":{"actual":[],"expected":["secret"],"missing":["secret"]},"kind":"required","location":"/mfa/totp"}]`},
+	}
+	for _, tt := range tests {
+		_, _, e := decodeImportRecord(json.RawMessage(tt.record), IdentifierEmail, ProfileAuthgear, nil)
+		if e == nil {
+			t.Errorf("%s: got no error, want causes %s", tt.record, tt.causes)
+			continue
+		}
+		got, _ := json.Marshal(e.Info["causes"])
+		if string(got) != tt.causes || e.Message != "invalid value" {
+			t.Errorf("%s: got %q %s, want \"invalid value\" %s", tt.record, e.Message, got, tt.causes)
+		}
+	}
+}

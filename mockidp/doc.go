@@ -21,10 +21,11 @@
 //     of records (77 s for 3,000 on a loaded 2-core machine). Clients must still poll.
 //   - Jobs run in one pass, not in tasks of 100 records, and are kept 10 minutes
 //     (Config.JobRetention), not 24 hours; no user_import usage limit refuses a POST.
-//   - A record reports its first schema violation only; Authgear reports every one.
-//   - Format errors (email, phone, username, dates) carry kind "format" without
-//     Authgear's details, and the email, phone and username checks approximate
-//     Authgear's checkers (control and invisible characters, RFC 5321 lengths, E.164).
+//   - A record reports one violation per top-level key (Authgear may report several
+//     inside one nested object).
+//   - Format errors carry kind "format" and details {"format": name} without Authgear's
+//     "error" text, and the format checks (email, phone, username, URLs, birthdate,
+//     time zone) approximate Authgear's checkers; locale and gender are not checked.
 //   - A $bcrypt-sha512$ hash is imported but cannot be signed in with at the mock.
 //   - Per-record errors carry no tracking_id.
 //   - The OIDC side is a simplified browser sign-in, not Authgear's Authentication Flow

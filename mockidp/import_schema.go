@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/cutover/cutover/mockidp/internal/jsonscan"
 	"github.com/cutover/cutover/strategies/passwords"
@@ -21,6 +19,7 @@ import (
 // importRecord is a validated record. Absent fields are zero; opt fields keep null apart
 // from absent because null removes an attribute on upsert.
 type importRecord struct {
+	identifier             string // the import's identifier, which must be a string
 	email, phone, username opt
 	disabled               *bool
 	password               *importPassword
@@ -90,12 +89,21 @@ func decodeImportRecord(raw json.RawMessage, identifier, profile string, ver *pa
 }
 
 // validateRecord checks every member of a record and then that the import's identifier
-// is present. The first error wins: Authgear, too, reports one cause per record.
+// is present. Like Authgear's validator it reports every schema violation (one cause per
+// member at most), sorted by location; an error of another kind (an MFA hash) wins.
 func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passwords.Verifier) (*importRecord, *APIError) {
-	rec := &importRecord{}
+	rec := &importRecord{identifier: identifier}
+	var failed *APIError
 	for _, m := range ms {
-		if e := rec.decodeMember(m.Key, m.Val, profile, ver); e != nil {
+		e := rec.decodeMember(m.Key, m.Val, profile, ver)
+		switch {
+		case e == nil:
+		case e.Reason != "ValidationFailed":
 			return nil, e
+		case failed == nil:
+			failed = e
+		default:
+			failed.Info["causes"] = append(failed.Info["causes"].([]map[string]any), e.Info["causes"].([]map[string]any)...)
 		}
 	}
 	var id opt
@@ -107,14 +115,16 @@ func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passw
 	default:
 		id = rec.username
 	}
-	if !id.set || id.null || id.v == "" {
-		keys := make([]string, len(ms))
-		for i, m := range ms {
-			keys[i] = m.Key
+	// Required means present: a present identifier of the wrong type is a type error.
+	if !id.set && !slices.ContainsFunc(ms, func(m jsonscan.Member) bool { return m.Key == identifier }) {
+		e := recordErrorDetails("", "required", requiredDetails(ms, identifier), identifier+" is required because the import's identifier is "+identifier)
+		if failed == nil {
+			return nil, e
 		}
-		slices.Sort(keys)
-		return nil, recordErrorDetails("", "required", map[string]any{"expected": []string{identifier}, "actual": keys,
-			"missing": []string{identifier}}, identifier+" is required because the import's identifier is "+identifier)
+		failed.Info["causes"] = append(failed.Info["causes"].([]map[string]any), e.Info["causes"].([]map[string]any)...)
+	}
+	if failed != nil {
+		return nil, validationFailed(failed.Message, failed.Info["causes"].([]map[string]any)...)
 	}
 	return rec, nil
 }
@@ -126,7 +136,8 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 	case k == "email" || k == "phone_number" || k == "preferred_username":
 		return rec.decodeIdentifier(k, v, isNull)
 	case stringAttrs[k] || k == "account_valid_from" || k == "account_valid_until":
-		if !isNull {
+		// Authgear's standard attributes may be null; the account validity dates may not.
+		if !isNull || !stringAttrs[k] {
 			if e := checkStringAttr(k, v); e != nil {
 				return e
 			}
@@ -172,9 +183,14 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 
 func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bool) *APIError {
 	o := opt{set: true, null: isNull}
-	if !isNull {
-		if err := jsonscan.String(v, &o.v); err != nil {
-			return typeError("/"+k, v, k+" must be a string or null", "null", "string")
+	// The import's identifier must be a string; the other identifiers may be null.
+	expected := []string{"null", "string"}
+	if k == rec.identifier {
+		expected = []string{"string"}
+	}
+	if !isNull || k == rec.identifier {
+		if err := jsonscan.String(v, &o.v); err != nil || isNull {
+			return typeError("/"+k, v, k+" must be a string"+map[bool]string{true: "", false: " or null"}[k == rec.identifier], expected...)
 		}
 		if e := checkIdentifier(k, o.v); e != nil {
 			return e
@@ -193,13 +209,14 @@ func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bo
 
 func checkStringAttr(k string, v json.RawMessage) *APIError {
 	var s string
-	if err := jsonscan.String(v, &s); err != nil {
+	if err := jsonscan.String(v, &s); err != nil || string(v) == "null" {
+		if !stringAttrs[k] {
+			return typeError("/"+k, v, k+" must be a string", "string")
+		}
 		return typeError("/"+k, v, k+" must be a string or null", "null", "string")
 	}
-	if strings.HasPrefix(k, "account_valid") {
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return recordError("/"+k, "format", k+" must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z")
-		}
+	if format, ok := attrFormats[k]; ok && !format.ok(s) {
+		return recordErrorDetails("/"+k, "format", map[string]any{"format": format.name}, k+" must be "+format.hint)
 	}
 	return nil
 }
@@ -222,14 +239,36 @@ func checkAddress(v json.RawMessage) *APIError {
 	return nil
 }
 
+// requiredDetails are the details of Authgear's "required" cause for the object ms.
+func requiredDetails(ms []jsonscan.Member, required ...string) map[string]any {
+	keys := make([]string, len(ms))
+	for i, m := range ms {
+		keys[i] = m.Key
+	}
+	slices.Sort(keys)
+	var missing []string
+	for _, r := range required {
+		if !slices.Contains(keys, r) {
+			missing = append(missing, r)
+		}
+	}
+	return map[string]any{"expected": required, "actual": keys, "missing": missing}
+}
+
+// checkStringList checks roles or groups: an array of non-empty strings, each entry's
+// fault reported at the entry as Authgear's validator does.
 func checkStringList(k string, v json.RawMessage) *APIError {
-	var l []string
-	if err := json.Unmarshal(v, &l); err != nil || l == nil {
+	if len(v) == 0 || v[0] != '[' {
 		return typeError("/"+k, v, k+" must be an array of strings", "array")
 	}
-	for i, s := range l {
+	for i, item := range jsonscan.Array(v) {
+		loc := fmt.Sprintf("/%s/%d", k, i)
+		var s string
+		if jsonscan.String(item, &s) != nil || string(item) == "null" {
+			return typeError(loc, item, k+" entries must be strings", "string")
+		}
 		if s == "" {
-			return recordErrorDetails(fmt.Sprintf("/%s/%d", k, i), "minLength", map[string]any{"expected": 1, "actual": 0}, k+" entries must not be empty")
+			return recordErrorDetails(loc, "minLength", map[string]any{"expected": 1, "actual": 0}, k+" entries must not be empty")
 		}
 	}
 	return nil
@@ -237,49 +276,6 @@ func checkStringList(k string, v json.RawMessage) *APIError {
 
 func (r *importRecord) setProfile(k string, v json.RawMessage) {
 	r.profile = append(r.profile, jsonscan.Member{Key: k, Val: v})
-}
-
-func checkIdentifier(k, v string) *APIError {
-	switch k {
-	case "email":
-		if !validEmail(v) {
-			return recordError("/email", "format", fmt.Sprintf("email %q is not an email address", v))
-		}
-	case "phone_number":
-		ok := len(v) >= 8 && len(v) <= 16 && v[0] == '+' && v[1] >= '1' && v[1] <= '9'
-		for i := 1; ok && i < len(v); i++ {
-			ok = v[i] >= '0' && v[i] <= '9'
-		}
-		if !ok {
-			return recordError("/phone_number", "format", fmt.Sprintf("phone_number %q is not in E.164 form (e.g. +14155550123)", v))
-		}
-	case "preferred_username":
-		if v == "" || strings.ContainsAny(v, " \t\r\n@") {
-			return recordError("/preferred_username", "format", fmt.Sprintf("preferred_username %q must be non-empty without spaces or @", v))
-		}
-	}
-	return nil
-}
-
-// validEmail refuses what the real Authgear refuses (issue 13 item 11): no single @
-// between a local part and a domain, spaces and angle brackets, control and invisible
-// format characters (NUL, U+200B, the bidi controls U+200E and U+202E, which make one
-// address look like another), invalid UTF-8, a local part over 64 octets and an address
-// over 254 octets (RFC 5321's limits).
-func validEmail(v string) bool {
-	at := strings.IndexByte(v, '@')
-	if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t\r\n<>") {
-		return false
-	}
-	if at > 64 || len(v) > 254 || !utf8.ValidString(v) {
-		return false
-	}
-	for _, r := range v {
-		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
 }
 
 func decodePassword(loc string, v json.RawMessage, profile string, ver *passwords.Verifier) (*importPassword, *APIError) {
@@ -315,11 +311,11 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 			}
 		}
 	}
-	if p.typ == "" {
-		return nil, recordError(loc+"/type", "required", "password.type is required")
+	if d := requiredDetails(ms, "type", "password_hash"); len(d["missing"].([]string)) > 0 {
+		return nil, recordErrorDetails(loc, "required", d, "password.type and password.password_hash are required")
 	}
 	if p.hash == "" {
-		return nil, recordError(loc+"/password_hash", "required", "password.password_hash is required and must not be empty")
+		return nil, recordErrorDetails(loc+"/password_hash", "minLength", map[string]any{"expected": 1, "actual": 0}, "password.password_hash must not be empty")
 	}
 	if profile != ProfilePermissive {
 		if p.typ != "bcrypt" {
@@ -404,7 +400,7 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 				}
 			}
 			if len(t) == 0 {
-				return recordError(loc+"/secret", "required", "mfa.totp.secret is required")
+				return recordErrorDetails(loc, "required", requiredDetails(t, "secret"), "mfa.totp.secret is required")
 			}
 		default:
 			return recordError(loc, "additionalProperties", fmt.Sprintf("mfa has unknown key %q; allowed: email, phone_number, password, totp", k))
