@@ -1,10 +1,13 @@
 package mockidp
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,11 +20,14 @@ import (
 
 // APIError is Authgear's error object, the "error" member of the response envelope.
 type APIError struct {
-	Name    string         `json:"name"`
-	Reason  string         `json:"reason"`
-	Message string         `json:"message"`
-	Code    int            `json:"code"`
-	Info    map[string]any `json:"info,omitempty"`
+	Name    string `json:"name"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	Code    int    `json:"code"`
+	// TrackingID is set on top-level errors, as Authgear sets its trace and span id
+	// there (32 and 16 hex digits); per-record errors carry none.
+	TrackingID string         `json:"tracking_id,omitempty"`
+	Info       map[string]any `json:"info,omitempty"`
 }
 
 // Error implements error.
@@ -52,11 +58,21 @@ func writeRawResult(w http.ResponseWriter, raw []byte) {
 
 // writeAPIError writes {"error": e} with HTTP status e.Code.
 func writeAPIError(w http.ResponseWriter, e *APIError) {
+	if e.TrackingID == "" {
+		e.TrackingID = trackingID()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Code)
 	_ = json.NewEncoder(w).Encode(struct {
 		Error *APIError `json:"error"`
 	}{e})
+}
+
+// trackingID returns an id shaped as Authgear's: an OpenTelemetry trace id and span id.
+func trackingID() string {
+	var b [24]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:16]) + "-" + hex.EncodeToString(b[16:])
 }
 
 // adminLeeway is the clock skew allowed on exp, iat and nbf.
@@ -75,8 +91,9 @@ func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) checkAdminToken(header string) error {
-	scheme, raw, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+	// Authgear takes the scheme in this exact case only ("bearer" is refused).
+	raw, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || raw == "" {
 		return errors.New("no bearer token")
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
@@ -93,9 +110,9 @@ func (s *Server) checkAdminToken(header string) error {
 	if err := tok.Claims(&s.admin.key.PublicKey, &c); err != nil {
 		return err
 	}
-	if c.Expiry == nil || c.IssuedAt == nil {
-		return errors.New("exp and iat are required")
-	}
+	// exp and iat are checked when present and not required, and aud may be a string:
+	// the real Authgear accepts such tokens (observed), so the mock does too, and sets no
+	// cap on a token's lifetime that production would not set.
 	return c.ValidateWithLeeway(jwt.Expected{AnyAudience: jwt.Audience{s.admin.project}, Time: s.now()}, adminLeeway)
 }
 
@@ -225,4 +242,36 @@ func (fi *faultInjector) wrap(next http.Handler, s *Server) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requireContentType refuses what checkContentType refuses, with a plain-text 415.
+func requireContentType(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if msg := checkContentType(r); msg != "" {
+			http.Error(w, msg, http.StatusUnsupportedMediaType)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// checkContentType answers as Authgear's admin routes do before any handler: a request
+// with a body must be application/json or application/graphql, with charset utf-8 if
+// any. It returns the plain-text refusal, or "" to go on.
+func checkContentType(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return ""
+	}
+	raw := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(raw)
+	if err != nil {
+		return "invalid content type: " + raw
+	}
+	if mt != "application/json" && mt != "application/graphql" {
+		return "invalid content type: " + mt
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return "invalid content type: " + mt
+	}
+	return ""
 }

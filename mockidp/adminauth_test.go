@@ -77,7 +77,12 @@ func TestAdminJWTAttacks(t *testing.T) {
 		{"HS256 keyed with the public key", "Bearer " + signWith(t, jose.HS256, pubPEM, info.KeyID, good), http.StatusForbidden},
 		{"another RSA key, same kid", "Bearer " + signWith(t, jose.RS256, other, info.KeyID, good), http.StatusForbidden},
 		{"expired", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("exp", now.Add(-5*time.Minute).Unix())), http.StatusForbidden},
-		{"no exp", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("exp", nil)), http.StatusForbidden},
+		// As the real Authgear (observed): exp and iat are not required, aud may be a
+		// string, and the scheme must be "Bearer" in this case.
+		{"no exp", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("exp", nil)), http.StatusOK},
+		{"no iat", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("iat", nil)), http.StatusOK},
+		{"aud as a string", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("aud", "acme")), http.StatusOK},
+		{"lower-case bearer", "bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, good), http.StatusForbidden},
 		{"issued in the future", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("iat", now.Add(10*time.Minute).Unix())), http.StatusForbidden},
 		{"wrong audience", "Bearer " + signWith(t, jose.RS256, info.AdminKey, info.KeyID, with("aud", []string{"other-project"})), http.StatusForbidden},
 		{"missing kid", "Bearer " + signWith(t, jose.RS256, info.AdminKey, "", good), http.StatusForbidden},

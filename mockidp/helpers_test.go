@@ -144,6 +144,9 @@ func tryImport(s *Server, body any) (ImportJob, error) {
 			return 0, nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, nil, err

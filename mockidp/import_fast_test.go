@@ -13,13 +13,16 @@ import (
 // secrets replaced, everything else as sent.
 func TestRedactedEchoes(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"no secrets: as sent", `{"name":"B", "email":"a@x.io"}`, `{"name":"B", "email":"a@x.io"}`},
-		{"password", `{"password":{"type":"bcrypt","password_hash":"$2a$..."},"email":"a@x.io", "roles": ["a", "b"]}`,
-			`{"email":"a@x.io","password":"REDACTED","roles":["a","b"]}`},
+		{"no secrets: keys sorted", `{"name":"B", "email":"a@x.io"}`, `{"email":"a@x.io","name":"B"}`},
+		{"password: structure kept", `{"password":{"type":"bcrypt","password_hash":"$2a$..."},"email":"a@x.io", "roles": ["a", "b"]}`,
+			`{"email":"a@x.io","password":{"password_hash":"REDACTED","type":"bcrypt"},"roles":["a","b"]}`},
 		{"mfa secrets", `{"email":"a@x.io","mfa":{"totp":{"secret":"s"},"email":"a@x.io","password":{"type":"bcrypt"}}}`,
-			`{"email":"a@x.io","mfa":{"email":"a@x.io","password":"REDACTED","totp":"REDACTED"}}`},
+			`{"email":"a@x.io","mfa":{"email":"a@x.io","password":{"password_hash":"REDACTED","type":"bcrypt"},"totp":{"secret":"REDACTED"}}}`},
 		{"mfa with a null", `{"email":"a@x.io","mfa":{"email":null}}`, `{"email":"a@x.io","mfa":{"email":null}}`},
 		{"mfa not an object", `{"email":"a@x.io","mfa":"oops"}`, `{"email":"a@x.io","mfa":"REDACTED"}`},
+		{"password not an object", `{"email":"a@x.io","password":"hunter2"}`, `{"email":"a@x.io","password":"REDACTED"}`},
+		{"nested keys sorted, numbers canonical", `{"email":"a@x.io","custom_attributes":{"b":1.0,"a":"\u0041<"}}`,
+			`{"custom_attributes":{"a":"A\u003c","b":1},"email":"a@x.io"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +75,7 @@ func TestImportFileDatabaseReopen(t *testing.T) {
 	}
 	s = startServer(t, Config{DBPath: path})
 	j := importAndWait(t, s, map[string]any{"identifier": "email", "records": []any{
-		map[string]any{"email": "A@example.com"},
+		map[string]any{"email": "a@example.com"},
 		map[string]any{"email": "c@example.com", "phone_number": "+14155550123"},
 		map[string]any{"email": "d@example.com"},
 	}})
@@ -81,8 +84,8 @@ func TestImportFileDatabaseReopen(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after reopening: got outcomes %v, want %v", got, want)
 	}
-	if e := j.Details[1].Errors; len(e) != 1 || e[0].Reason != "DuplicatedIdentity" {
-		t.Errorf("phone clash: got errors %+v, want DuplicatedIdentity", e)
+	if e := j.Details[1].Errors; len(e) != 1 || e[0].Reason != "InvariantViolated" {
+		t.Errorf("phone clash: got errors %+v, want InvariantViolated (DuplicatedIdentity)", e)
 	}
 }
 

@@ -5,13 +5,19 @@ package mockidp
 
 import (
 	"errors"
-	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 )
 
 func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) {
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		// Past the route's check (application/graphql passes it), the import handler
+		// wants JSON, as Authgear's ParseJSONBody does.
+		writeAPIError(w, apiErr(http.StatusBadRequest, "BadRequest", "BadRequest", "request content type is invalid"))
+		return
+	}
 	if r.ContentLength > BodyMaxSize {
 		writeAPIError(w, tooLarge())
 		return
@@ -23,7 +29,7 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, tooLarge())
 			return
 		}
-		writeAPIError(w, apiErr(http.StatusBadRequest, "BadRequest", "RequestBodyError", "cannot read request body: "+err.Error()))
+		writeAPIError(w, unexpectedError())
 		return
 	}
 	upsert, identifier, raws, apiE := DecodeImportRequest(body)
@@ -39,6 +45,7 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) {
 		recs[i] = prepared{rec: rec, echo: echo, err: e}
 	}
 	now := s.now().UTC()
+	// Authgear's job ids: "userimport_" and 32 characters of the base32 alphabet.
 	j := &job{id: "userimport_" + strings.ToUpper(randomID(20)), createdAt: now, upsert: upsert, identifier: identifier, records: recs}
 	if err := s.jobs.submit(r.Context(), j); err != nil {
 		writeAPIError(w, apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "ServerShuttingDown", "the mock IdP is shutting down; retry against a running server"))
@@ -48,15 +55,21 @@ func (s *Server) handleImportCreate(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, http.StatusOK, ImportJob{ID: j.id, CreatedAt: &now, Status: StatusPending})
 }
 
-func tooLarge() *APIError {
-	return apiErr(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "JSONTooLarge",
-		fmt.Sprintf("request body exceeds %d bytes; split the records into smaller batches", BodyMaxSize))
+// isJSONContentType is Authgear's check in ParseJSONBody: application/json with no
+// parameter but charset=utf-8.
+func isJSONContentType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" || len(params) > 1 {
+		return false
+	}
+	cs, ok := params["charset"]
+	return len(params) == 0 || ok && strings.EqualFold(cs, "utf-8")
 }
 
 func (s *Server) handleImportGet(w http.ResponseWriter, r *http.Request) {
 	j := s.jobs.get(r.PathValue("id"))
 	if j == nil {
-		writeAPIError(w, apiErr(http.StatusNotFound, "NotFound", "UserImportJobNotFound", "no import job with this id (completed jobs are kept for a limited time)"))
+		writeAPIError(w, apiErr(http.StatusNotFound, "NotFound", "TaskNotFound", "task not found"))
 		return
 	}
 	res := s.jobs.result(j)

@@ -7,10 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/cutover/cutover/mockidp/internal/jsonscan"
 	"github.com/cutover/cutover/strategies/passwords"
@@ -20,6 +19,7 @@ import (
 // importRecord is a validated record. Absent fields are zero; opt fields keep null apart
 // from absent because null removes an attribute on upsert.
 type importRecord struct {
+	identifier             string // the import's identifier, which must be a string
 	email, phone, username opt
 	disabled               *bool
 	password               *importPassword
@@ -35,6 +35,9 @@ type opt struct {
 
 type importPassword struct {
 	typ, hash, salt string
+	// err is the hash's fault, found as Authgear finds it: only when the password is
+	// stored, so a record of an existing user is skipped or updated despite it.
+	err *APIError
 }
 
 var stringAttrs = map[string]bool{
@@ -47,10 +50,27 @@ var addressKeys = map[string]bool{
 	"formatted": true, "street_address": true, "locality": true, "region": true, "postal_code": true, "country": true,
 }
 
-// recordError builds the per-record error Authgear reports for a schema violation.
+// recordError builds the per-record error Authgear reports for a schema violation, with
+// msg as the message; the authgear profile replaces it by Authgear's "invalid value"
+// (decodeImportRecord), the permissive profile keeps it as a hint.
 func recordError(location, kind, msg string) *APIError {
-	return &APIError{Name: "Invalid", Reason: "ValidationFailed", Message: msg, Code: http.StatusBadRequest,
-		Info: map[string]any{"causes": []map[string]any{{"location": location, "kind": kind}}}}
+	return recordErrorDetails(location, kind, nil, msg)
+}
+
+// recordErrorDetails is recordError with the cause's details, shaped as Authgear's
+// JSON-schema validator writes them. An unknown key is reported with kind "" and no
+// details, as Authgear reports it.
+func recordErrorDetails(location, kind string, details map[string]any, msg string) *APIError {
+	if kind == "additionalProperties" {
+		kind, details = "", nil
+	}
+	return validationFailed(msg, cause(location, kind, details))
+}
+
+// typeError reports a value of the wrong JSON type, with Authgear's details: the
+// expected and actual type names, sorted.
+func typeError(location string, v []byte, msg string, expected ...string) *APIError {
+	return validationFailed(msg, typeCause(location, v, expected...))
 }
 
 // decodeImportRecord validates one record against the strict schema of the profile.
@@ -58,19 +78,32 @@ func recordError(location, kind, msg string) *APIError {
 func decodeImportRecord(raw json.RawMessage, identifier, profile string, ver *passwords.Verifier) (*importRecord, json.RawMessage, *APIError) {
 	ms, ok := jsonscan.Object(raw, internedKeys)
 	if !ok {
-		return nil, raw, recordError("", "type", "record must be a JSON object")
+		// DecodeImportRequest refuses non-object records; kept for callers that skip it.
+		return nil, raw, typeError("", raw, "record must be a JSON object", "object")
 	}
 	rec, e := validateRecord(ms, identifier, profile, ver)
+	if e != nil && profile != ProfilePermissive && e.Reason == "ValidationFailed" {
+		e.Message = "invalid value"
+	}
 	return rec, redactMembers(raw, ms), e
 }
 
 // validateRecord checks every member of a record and then that the import's identifier
-// is present. The first error wins: Authgear, too, reports one cause per record.
+// is present. Like Authgear's validator it reports every schema violation (one cause per
+// member at most), sorted by location; an error of another kind (an MFA hash) wins.
 func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passwords.Verifier) (*importRecord, *APIError) {
-	rec := &importRecord{}
+	rec := &importRecord{identifier: identifier}
+	var failed *APIError
 	for _, m := range ms {
-		if e := rec.decodeMember(m.Key, m.Val, profile, ver); e != nil {
+		e := rec.decodeMember(m.Key, m.Val, profile, ver)
+		switch {
+		case e == nil:
+		case e.Reason != "ValidationFailed":
 			return nil, e
+		case failed == nil:
+			failed = e
+		default:
+			failed.Info["causes"] = append(failed.Info["causes"].([]map[string]any), e.Info["causes"].([]map[string]any)...)
 		}
 	}
 	var id opt
@@ -82,8 +115,16 @@ func validateRecord(ms []jsonscan.Member, identifier, profile string, ver *passw
 	default:
 		id = rec.username
 	}
-	if !id.set || id.null || id.v == "" {
-		return nil, recordError("/"+identifier, "required", identifier+" is required because the import's identifier is "+identifier)
+	// Required means present: a present identifier of the wrong type is a type error.
+	if !id.set && !slices.ContainsFunc(ms, func(m jsonscan.Member) bool { return m.Key == identifier }) {
+		e := recordErrorDetails("", "required", requiredDetails(ms, identifier), identifier+" is required because the import's identifier is "+identifier)
+		if failed == nil {
+			return nil, e
+		}
+		failed.Info["causes"] = append(failed.Info["causes"].([]map[string]any), e.Info["causes"].([]map[string]any)...)
+	}
+	if failed != nil {
+		return nil, validationFailed(failed.Message, failed.Info["causes"].([]map[string]any)...)
 	}
 	return rec, nil
 }
@@ -95,7 +136,8 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 	case k == "email" || k == "phone_number" || k == "preferred_username":
 		return rec.decodeIdentifier(k, v, isNull)
 	case stringAttrs[k] || k == "account_valid_from" || k == "account_valid_until":
-		if !isNull {
+		// Authgear's standard attributes may be null; the account validity dates may not.
+		if !isNull || !stringAttrs[k] {
 			if e := checkStringAttr(k, v); e != nil {
 				return e
 			}
@@ -103,7 +145,7 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 	case k == "email_verified" || k == "phone_number_verified" || k == "disabled":
 		var b bool
 		if isNull || jsonscan.Bool(v, &b) != nil {
-			return recordError("/"+k, "type", k+" must be true or false")
+			return typeError("/"+k, v, k+" must be true or false", "boolean")
 		}
 		if k == "disabled" {
 			rec.disabled = &b
@@ -117,7 +159,7 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 		}
 	case k == "custom_attributes":
 		if _, ok := jsonscan.Object(v, internedKeys); !ok {
-			return recordError("/custom_attributes", "type", "custom_attributes must be an object")
+			return typeError("/custom_attributes", v, "custom_attributes must be an object", "object")
 		}
 	case k == "roles" || k == "groups":
 		if e := checkStringList(k, v); e != nil {
@@ -141,9 +183,14 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 
 func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bool) *APIError {
 	o := opt{set: true, null: isNull}
-	if !isNull {
-		if err := jsonscan.String(v, &o.v); err != nil {
-			return recordError("/"+k, "type", k+" must be a string or null")
+	// The import's identifier must be a string; the other identifiers may be null.
+	expected := []string{"null", "string"}
+	if k == rec.identifier {
+		expected = []string{"string"}
+	}
+	if !isNull || k == rec.identifier {
+		if err := jsonscan.String(v, &o.v); err != nil || isNull {
+			return typeError("/"+k, v, k+" must be a string"+map[bool]string{true: "", false: " or null"}[k == rec.identifier], expected...)
 		}
 		if e := checkIdentifier(k, o.v); e != nil {
 			return e
@@ -162,13 +209,14 @@ func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bo
 
 func checkStringAttr(k string, v json.RawMessage) *APIError {
 	var s string
-	if err := jsonscan.String(v, &s); err != nil {
-		return recordError("/"+k, "type", k+" must be a string or null")
-	}
-	if strings.HasPrefix(k, "account_valid") {
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return recordError("/"+k, "format", k+" must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z")
+	if err := jsonscan.String(v, &s); err != nil || string(v) == "null" {
+		if !stringAttrs[k] {
+			return typeError("/"+k, v, k+" must be a string", "string")
 		}
+		return typeError("/"+k, v, k+" must be a string or null", "null", "string")
+	}
+	if format, ok := attrFormats[k]; ok && !format.ok(s) {
+		return recordErrorDetails("/"+k, "format", map[string]any{"format": format.name}, k+" must be "+format.hint)
 	}
 	return nil
 }
@@ -176,7 +224,7 @@ func checkStringAttr(k string, v json.RawMessage) *APIError {
 func checkAddress(v json.RawMessage) *APIError {
 	a, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return recordError("/address", "type", "address must be an object or null")
+		return typeError("/address", v, "address must be an object or null", "null", "object")
 	}
 	for _, am := range a {
 		ak := am.Key
@@ -191,14 +239,36 @@ func checkAddress(v json.RawMessage) *APIError {
 	return nil
 }
 
-func checkStringList(k string, v json.RawMessage) *APIError {
-	var l []string
-	if err := json.Unmarshal(v, &l); err != nil || l == nil {
-		return recordError("/"+k, "type", k+" must be an array of strings")
+// requiredDetails are the details of Authgear's "required" cause for the object ms.
+func requiredDetails(ms []jsonscan.Member, required ...string) map[string]any {
+	keys := make([]string, len(ms))
+	for i, m := range ms {
+		keys[i] = m.Key
 	}
-	for i, s := range l {
+	slices.Sort(keys)
+	var missing []string
+	for _, r := range required {
+		if !slices.Contains(keys, r) {
+			missing = append(missing, r)
+		}
+	}
+	return map[string]any{"expected": required, "actual": keys, "missing": missing}
+}
+
+// checkStringList checks roles or groups: an array of non-empty strings, each entry's
+// fault reported at the entry as Authgear's validator does.
+func checkStringList(k string, v json.RawMessage) *APIError {
+	if len(v) == 0 || v[0] != '[' {
+		return typeError("/"+k, v, k+" must be an array of strings", "array")
+	}
+	for i, item := range jsonscan.Array(v) {
+		loc := fmt.Sprintf("/%s/%d", k, i)
+		var s string
+		if jsonscan.String(item, &s) != nil || string(item) == "null" {
+			return typeError(loc, item, k+" entries must be strings", "string")
+		}
 		if s == "" {
-			return recordError(fmt.Sprintf("/%s/%d", k, i), "minLength", k+" entries must not be empty")
+			return recordErrorDetails(loc, "minLength", map[string]any{"expected": 1, "actual": 0}, k+" entries must not be empty")
 		}
 	}
 	return nil
@@ -208,53 +278,10 @@ func (r *importRecord) setProfile(k string, v json.RawMessage) {
 	r.profile = append(r.profile, jsonscan.Member{Key: k, Val: v})
 }
 
-func checkIdentifier(k, v string) *APIError {
-	switch k {
-	case "email":
-		if !validEmail(v) {
-			return recordError("/email", "format", fmt.Sprintf("email %q is not an email address", v))
-		}
-	case "phone_number":
-		ok := len(v) >= 8 && len(v) <= 16 && v[0] == '+' && v[1] >= '1' && v[1] <= '9'
-		for i := 1; ok && i < len(v); i++ {
-			ok = v[i] >= '0' && v[i] <= '9'
-		}
-		if !ok {
-			return recordError("/phone_number", "format", fmt.Sprintf("phone_number %q is not in E.164 form (e.g. +14155550123)", v))
-		}
-	case "preferred_username":
-		if v == "" || strings.ContainsAny(v, " \t\r\n@") {
-			return recordError("/preferred_username", "format", fmt.Sprintf("preferred_username %q must be non-empty without spaces or @", v))
-		}
-	}
-	return nil
-}
-
-// validEmail refuses what the real Authgear refuses (issue 13 item 11): no single @
-// between a local part and a domain, spaces and angle brackets, control and invisible
-// format characters (NUL, U+200B, the bidi controls U+200E and U+202E, which make one
-// address look like another), invalid UTF-8, a local part over 64 octets and an address
-// over 254 octets (RFC 5321's limits).
-func validEmail(v string) bool {
-	at := strings.IndexByte(v, '@')
-	if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t\r\n<>") {
-		return false
-	}
-	if at > 64 || len(v) > 254 || !utf8.ValidString(v) {
-		return false
-	}
-	for _, r := range v {
-		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
-
 func decodePassword(loc string, v json.RawMessage, profile string, ver *passwords.Verifier) (*importPassword, *APIError) {
 	ms, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return nil, recordError(loc, "type", "password must be an object with type and password_hash")
+		return nil, typeError(loc, v, "password must be an object with type and password_hash", "object")
 	}
 	p := &importPassword{}
 	for _, m := range ms {
@@ -284,21 +311,17 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 			}
 		}
 	}
-	if p.typ == "" {
-		return nil, recordError(loc+"/type", "required", "password.type is required")
+	if d := requiredDetails(ms, "type", "password_hash"); len(d["missing"].([]string)) > 0 {
+		return nil, recordErrorDetails(loc, "required", d, "password.type and password.password_hash are required")
 	}
 	if p.hash == "" {
-		return nil, recordError(loc+"/password_hash", "required", "password.password_hash is required and must not be empty")
+		return nil, recordErrorDetails(loc+"/password_hash", "minLength", map[string]any{"expected": 1, "actual": 0}, "password.password_hash must not be empty")
 	}
 	if profile != ProfilePermissive {
 		if p.typ != "bcrypt" {
-			return nil, recordError(loc+"/type", "enum", fmt.Sprintf(`password.type %q is not supported: this IdP (profile authgear) imports bcrypt hashes only; migrate other formats lazily, or rehearse with --profile permissive`, p.typ))
+			return nil, recordErrorDetails(loc+"/type", "enum", map[string]any{"expected": []string{"bcrypt"}, "actual": p.typ}, fmt.Sprintf(`password.type %q is not supported: this IdP (profile authgear) imports bcrypt hashes only; migrate other formats lazily, or rehearse with --profile permissive`, p.typ))
 		}
-		// bcrypt.Cost parses the version and cost without hashing anything.
-		if _, err := bcrypt.Cost([]byte(p.hash)); err != nil || len(p.hash) != 60 {
-			e := &APIError{Name: "Invalid", Reason: "InvalidBcryptHash", Message: "password.password_hash is not a valid bcrypt hash ($2a$/$2b$/$2y$, 60 characters)", Code: http.StatusBadRequest}
-			return nil, e
-		}
+		p.err = checkBcryptHash(p.hash)
 		return p, nil
 	}
 	d, err := ver.Detect(passwords.Stored{Hash: p.hash, Salt: p.salt, Format: p.typ})
@@ -314,10 +337,28 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 	return p, nil
 }
 
+// checkBcryptHash checks a hash as Authgear does when it stores one: a hash that does not
+// start with "$" is an unexpected error (a 500 for the record), Authgear's own
+// $bcrypt-sha512$ wrapping is taken as is, and otherwise crypto/bcrypt's reading of the
+// version and cost decides, with its own message. No length is required.
+func checkBcryptHash(h string) *APIError {
+	switch {
+	case !strings.HasPrefix(h, "$"):
+		return unexpectedError()
+	case strings.HasPrefix(h, "$bcrypt-sha512$"):
+		return nil
+	}
+	// bcrypt.Cost parses the version and cost without hashing anything.
+	if _, err := bcrypt.Cost([]byte(h)); err != nil {
+		return &APIError{Name: "Invalid", Reason: "InvalidBcryptHash", Message: err.Error(), Code: http.StatusBadRequest}
+	}
+	return nil
+}
+
 func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIError {
 	ms, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
-		return recordError("/mfa", "type", "mfa must be an object")
+		return typeError("/mfa", v, "mfa must be an object", "object")
 	}
 	for _, m := range ms {
 		k, fv := m.Key, m.Val
@@ -337,13 +378,17 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 				return e
 			}
 		case "password":
-			if _, e := decodePassword(loc, fv, profile, ver); e != nil {
+			p, e := decodePassword(loc, fv, profile, ver)
+			if e != nil {
 				return e
+			}
+			if p.err != nil {
+				return p.err
 			}
 		case "totp":
 			t, ok := jsonscan.Object(fv, internedKeys)
 			if !ok {
-				return recordError(loc, "type", "mfa.totp must be an object with secret")
+				return typeError(loc, fv, "mfa.totp must be an object with secret", "object")
 			}
 			for _, tm := range t {
 				var s string
@@ -351,116 +396,17 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 					return recordError(loc+"/"+tm.Key, "additionalProperties", fmt.Sprintf("mfa.totp has unknown key %q; allowed: secret", tm.Key))
 				}
 				if jsonscan.String(tm.Val, &s) != nil || s == "" {
-					return recordError(loc+"/secret", "minLength", "mfa.totp.secret must be a non-empty string")
+					return recordErrorDetails(loc+"/secret", "minLength", map[string]any{"expected": 1, "actual": 0}, "mfa.totp.secret must be a non-empty string")
 				}
 			}
 			if len(t) == 0 {
-				return recordError(loc+"/secret", "required", "mfa.totp.secret is required")
+				return recordErrorDetails(loc, "required", requiredDetails(t, "secret"), "mfa.totp.secret is required")
 			}
 		default:
 			return recordError(loc, "additionalProperties", fmt.Sprintf("mfa has unknown key %q; allowed: email, phone_number, password, totp", k))
 		}
 	}
 	return nil
-}
-
-// redactMembers returns the record to echo: as sent when it holds no secrets, otherwise
-// re-encoded from ms (keys sorted) with password, mfa.password and mfa.totp "REDACTED".
-func redactMembers(raw json.RawMessage, ms []jsonscan.Member) json.RawMessage {
-	pw, mfa := -1, -1
-	for i, m := range ms {
-		switch m.Key {
-		case "password":
-			pw = i
-		case "mfa":
-			mfa = i
-		}
-	}
-	if pw < 0 && mfa < 0 {
-		return raw
-	}
-	redacted := json.RawMessage(`"REDACTED"`)
-	out := make([]jsonscan.Member, len(ms))
-	copy(out, ms)
-	if pw >= 0 {
-		out[pw].Val = redacted
-	}
-	if mfa >= 0 {
-		if mm, ok := jsonscan.Object(ms[mfa].Val, internedKeys); ok {
-			for i := range mm {
-				if mm[i].Key == "password" || mm[i].Key == "totp" {
-					mm[i].Val = redacted
-				}
-			}
-			out[mfa].Val = jsonscan.AppendObject(nil, mm)
-		} else if string(ms[mfa].Val) != "null" {
-			out[mfa].Val = redacted
-		}
-	}
-	return jsonscan.AppendObject(make([]byte, 0, len(raw)), out)
-}
-
-// importRequest is the top-level body. Fields are pointers to tell absent from zero.
-type importRequest struct {
-	Upsert     *bool             `json:"upsert"`
-	Identifier *string           `json:"identifier"`
-	Records    []json.RawMessage `json:"records"`
-}
-
-// DecodeImportRequest validates the top level of an import body: only upsert, identifier
-// and at least one record. Records themselves are validated one by one later, so one bad
-// record does not fail the others. It is exported for fuzzing and for clients' preflight.
-func DecodeImportRequest(body []byte) (upsert bool, identifier string, records []json.RawMessage, err *APIError) {
-	// Members, not a struct: encoding/json matches struct fields case-insensitively, and
-	// Authgear's schema does not ("Records" is an unknown key there). Records stay slices
-	// of body; the job keeps body alive until it completes.
-	var top []jsonscan.Member
-	ok := json.Valid(body)
-	if ok {
-		top, ok = jsonscan.Object(body, internedKeys)
-	}
-	if !ok {
-		msg := "request body is not a JSON object"
-		var probe map[string]json.RawMessage
-		if e := json.Unmarshal(body, &probe); e != nil {
-			msg += ": " + e.Error()
-		}
-		return false, "", nil, recordError("", "schema", msg)
-	}
-	var req importRequest
-	for _, m := range top {
-		k, v := m.Key, m.Val
-		var e error
-		switch k {
-		case "upsert":
-			e = json.Unmarshal(v, &req.Upsert)
-		case "identifier":
-			e = json.Unmarshal(v, &req.Identifier)
-		case "records":
-			if v[0] == '[' {
-				req.Records = jsonscan.Array(v)
-			} else {
-				e = json.Unmarshal(v, &req.Records)
-			}
-		default:
-			return false, "", nil, recordError("/"+k, "additionalProperties", fmt.Sprintf("unknown key %q in the request (allowed: upsert, identifier, records)", k))
-		}
-		if e != nil {
-			return false, "", nil, recordError("/"+k, "type", fmt.Sprintf("%s has the wrong type: %v", k, e))
-		}
-	}
-	if req.Identifier == nil {
-		return false, "", nil, recordError("/identifier", "required", `identifier is required: "email", "phone_number" or "preferred_username"`)
-	}
-	switch *req.Identifier {
-	case IdentifierEmail, IdentifierPhone, IdentifierUsername:
-	default:
-		return false, "", nil, recordError("/identifier", "enum", fmt.Sprintf(`identifier %q is not one of "email", "phone_number", "preferred_username"`, *req.Identifier))
-	}
-	if len(req.Records) == 0 {
-		return false, "", nil, recordError("/records", "minItems", "records must hold at least one record")
-	}
-	return req.Upsert != nil && *req.Upsert, *req.Identifier, req.Records, nil
 }
 
 // prepared is a record after validation, ready for the database.

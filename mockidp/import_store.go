@@ -91,7 +91,6 @@ func (s *Server) runJobs(ctx context.Context, group []*job, ids *idGen) ([][]byt
 func (s *Server) importRecords(ctx context.Context, tx *sql.Tx, j *job, details []ImportDetail,
 	ins *sql.Stmt, find func(string) (*sql.Stmt, error), ids *idGen) error {
 	nowT := s.now()
-	now := nowT.UnixMilli()
 	for i := range j.records {
 		p := &j.records[i]
 		d := &details[i]
@@ -100,55 +99,90 @@ func (s *Server) importRecords(ctx context.Context, tx *sql.Tx, j *job, details 
 			d.Outcome, d.Errors = OutcomeFailed, []*APIError{p.err}
 			continue
 		}
-		rec := p.rec
-		id := ids.next(nowT)
-		var hash, salt, format any
-		if rec.password != nil {
-			hash, salt, format = rec.password.hash, nullStr(rec.password.salt), rec.password.typ
-		}
-		disabled := rec.disabled != nil && *rec.disabled
-		_, err := ins.ExecContext(ctx, id, nullStr(rec.email.v), lowerOrNil(rec.email.v), nullStr(rec.phone.v),
-			nullStr(rec.username.v), lowerOrNil(rec.username.v), SourceImport, now, now, hash, salt, format, disabled,
-			rawOrNil(mergeProfile(nil, rec.profile)))
-		if err == nil {
-			d.Outcome, d.UserID = OutcomeInserted, id
-			continue
-		}
-		conflict := conflictError(err)
-		if conflict == nil {
-			return fmt.Errorf("import: insert record %d: %w", i, err)
-		}
-		st, err := find(j.identifier)
-		if err != nil {
-			return err
-		}
-		var profile string
-		err = st.QueryRowContext(ctx, identifierValue(rec, j.identifier)).Scan(&id, &profile)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			d.Outcome, d.Errors = OutcomeFailed, []*APIError{conflict}
-		case err != nil:
-			return fmt.Errorf("import: look up record %d: %w", i, err)
-		case !j.upsert:
-			d.Outcome, d.UserID = OutcomeSkipped, id
-			d.Warnings = []ImportWarning{{Message: "skipping because upsert = false and user exists"}}
-		default:
-			if e := s.upsertRecord(ctx, tx, id, profile, rec, now); e != nil {
-				d.Outcome, d.Errors = OutcomeFailed, []*APIError{e}
-				continue
-			}
-			d.Outcome, d.UserID = OutcomeUpdated, id
-			if rec.password != nil {
-				d.Warnings = []ImportWarning{{Message: "password is ignored because the user exists (upsert)"}}
-			}
+		im := recordImport{s: s, tx: tx, j: j, rec: p.rec, d: d, find: find, now: nowT.UnixMilli()}
+		if err := im.run(ctx, ins, ids.next(nowT)); err != nil {
+			return fmt.Errorf("import: record %d: %w", i, err)
 		}
 	}
 	return nil
 }
 
-func identifierValue(rec *importRecord, identifier string) string {
+// recordImport imports one valid record within a job's transaction.
+type recordImport struct {
+	s    *Server
+	tx   *sql.Tx
+	j    *job
+	rec  *importRecord
+	d    *ImportDetail
+	find func(string) (*sql.Stmt, error)
+	now  int64
+}
+
+func (im *recordImport) run(ctx context.Context, ins *sql.Stmt, id string) error {
+	rec, d := im.rec, im.d
+	if rec.password != nil && rec.password.err != nil {
+		// Authgear finds a bad hash only when it stores it, for a new user: an existing
+		// user is skipped or updated as if the hash were good.
+		return im.existing(ctx, rec.password.err)
+	}
+	var hash, salt, format any
+	if rec.password != nil {
+		hash, salt, format = rec.password.hash, nullStr(rec.password.salt), rec.password.typ
+	}
+	disabled := rec.disabled != nil && *rec.disabled
+	_, err := ins.ExecContext(ctx, id, nullStr(rec.email.v), lowerOrNil(rec.email.v), nullStr(rec.phone.v),
+		nullStr(rec.username.v), lowerOrNil(rec.username.v), SourceImport, im.now, im.now, hash, salt, format, disabled,
+		rawOrNil(mergeProfile(nil, rec.profile)))
+	if err == nil {
+		d.Outcome, d.UserID = OutcomeInserted, id
+		return nil
+	}
+	conflict := conflictError(err)
+	if conflict == nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	return im.existing(ctx, conflict)
+}
+
+// existing looks the record's user up by the import's identifier: a user found is
+// skipped, or updated on upsert; none found fails the record with notFound.
+func (im *recordImport) existing(ctx context.Context, notFound *APIError) error {
+	st, err := im.find(im.j.identifier)
+	if err != nil {
+		return err
+	}
+	var id, profile string
+	err = st.QueryRowContext(ctx, identifierValue(im.rec, im.j.identifier, im.s.cfg.Profile)).Scan(&id, &profile)
+	d := im.d
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		d.Outcome, d.Errors = OutcomeFailed, []*APIError{notFound}
+	case err != nil:
+		return fmt.Errorf("look up: %w", err)
+	case !im.j.upsert:
+		d.Outcome, d.UserID = OutcomeSkipped, id
+		d.Warnings = []ImportWarning{{Message: "skipping because upsert = false and user exists"}}
+	default:
+		// As at Authgear, an upsert ignores the password without a warning.
+		if e := im.s.upsertRecord(ctx, im.tx, id, profile, im.rec, im.now); e != nil {
+			d.Outcome, d.Errors = OutcomeFailed, []*APIError{e}
+			return nil
+		}
+		d.Outcome, d.UserID = OutcomeUpdated, id
+	}
+	return nil
+}
+
+// identifierValue is the value an existing user is looked up by. Authgear looks an email
+// up by the value as sent while it stores it lower-cased, so in the authgear profile an
+// email with upper-case letters never finds its user and fails as a duplicate, even on a
+// re-run of the same record (issue 15); the permissive profile finds it in any case.
+func identifierValue(rec *importRecord, identifier, profile string) string {
 	switch identifier {
 	case IdentifierEmail:
+		if profile != ProfilePermissive {
+			return rec.email.v
+		}
 		return strings.ToLower(rec.email.v)
 	case IdentifierPhone:
 		return rec.phone.v
@@ -157,23 +191,14 @@ func identifierValue(rec *importRecord, identifier string) string {
 	}
 }
 
-// conflictError turns a unique-constraint failure into the record's error.
+// conflictError turns a unique-constraint failure into the record's error, in
+// Authgear's shape whichever identity clashed; nil for any other error.
 func conflictError(err error) *APIError {
-	msg := err.Error()
-	if !strings.Contains(msg, "UNIQUE constraint failed") {
+	if !strings.Contains(err.Error(), "UNIQUE constraint failed") {
 		return nil
 	}
-	field := "identifier"
-	switch {
-	case strings.Contains(msg, "email_lc"):
-		field = "email"
-	case strings.Contains(msg, "phone"):
-		field = "phone_number"
-	case strings.Contains(msg, "username_lc"):
-		field = "preferred_username"
-	}
-	return &APIError{Name: "AlreadyExists", Reason: "DuplicatedIdentity", Code: http.StatusConflict,
-		Message: field + " already belongs to another user; fix the duplicate in the source data"}
+	return &APIError{Name: "Invalid", Reason: "InvariantViolated", Code: http.StatusBadRequest,
+		Message: "identity already exists", Info: map[string]any{"cause": map[string]any{"kind": "DuplicatedIdentity"}}}
 }
 
 // upsertRecord updates an existing user: identity and standard attributes when present

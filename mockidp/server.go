@@ -1,8 +1,3 @@
-// Package mockidp is cutover's bundled identity provider: it speaks Authgear's User Import
-// API and Admin API JWT, an OIDC sign-in side (code + PKCE, refresh, password grant,
-// userinfo) and the lazy-migration verification hook, so a cutover can be rehearsed locally.
-// It is a library first (New, Handler, Start, Close, Config) and the `cutover mockidp`
-// subcommand second.
 package mockidp
 
 import (
@@ -132,40 +127,48 @@ type Server struct {
 	wg      sync.WaitGroup
 }
 
+// setDefaults fills the zero fields of c with their defaults and checks the rest.
+func (c *Config) setDefaults() error {
+	if c.Profile == "" {
+		c.Profile = ProfileAuthgear
+	}
+	if c.Profile != ProfileAuthgear && c.Profile != ProfilePermissive {
+		return fmt.Errorf("mockidp: unknown profile %q: use %q or %q", c.Profile, ProfileAuthgear, ProfilePermissive)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = bcrypt.DefaultCost
+	}
+	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
+		return fmt.Errorf("mockidp: bcrypt cost %d out of range %d..%d", c.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	if c.JobRetention == 0 {
+		c.JobRetention = 10 * time.Minute
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.LazyHook.Timeout == 0 {
+		c.LazyHook.Timeout = 5 * time.Second
+	}
+	if err := c.Faults.validate(); err != nil {
+		return fmt.Errorf("mockidp: %w", err)
+	}
+	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	return nil
+}
+
 // New returns an unstarted Server: the database is open, keys are loaded or created and
 // files written, but nothing listens until Start (or Handler is mounted elsewhere).
 func New(cfg Config) (*Server, error) {
-	if cfg.Profile == "" {
-		cfg.Profile = ProfileAuthgear
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
 	}
-	if cfg.Profile != ProfileAuthgear && cfg.Profile != ProfilePermissive {
-		return nil, fmt.Errorf("mockidp: unknown profile %q: use %q or %q", cfg.Profile, ProfileAuthgear, ProfilePermissive)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.BcryptCost == 0 {
-		cfg.BcryptCost = bcrypt.DefaultCost
-	}
-	if cfg.BcryptCost < bcrypt.MinCost || cfg.BcryptCost > bcrypt.MaxCost {
-		return nil, fmt.Errorf("mockidp: bcrypt cost %d out of range %d..%d", cfg.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
-	}
-	if cfg.JobRetention == 0 {
-		cfg.JobRetention = 10 * time.Minute
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 60 * time.Second
-	}
-	if cfg.LazyHook.Timeout == 0 {
-		cfg.LazyHook.Timeout = 5 * time.Second
-	}
-	if err := cfg.Faults.validate(); err != nil {
-		return nil, fmt.Errorf("mockidp: %w", err)
-	}
-	cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
 
 	ver, err := passwords.New(passwords.Options{})
 	if err != nil {
@@ -340,12 +343,15 @@ func issuerFromAddr(a net.Addr) string {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	admin := func(h http.HandlerFunc) http.Handler { return s.faults.wrap(s.requireAdmin(h), s) }
-	mux.Handle("POST "+PathImport, admin(s.handleImportCreate))
-	mux.Handle("GET "+PathImportJob, admin(s.handleImportGet))
+	// Authgear's own admin routes check the Content-Type after the token; the mock-only
+	// routes below do not.
+	authgear := func(h http.HandlerFunc) http.Handler { return admin(requireContentType(h)) }
+	mux.Handle("POST "+PathImport, authgear(s.handleImportCreate))
+	mux.Handle("GET "+PathImportJob, authgear(s.handleImportGet))
 	mux.Handle("GET "+PathMockUsers, admin(s.handleMockList))
 	mux.Handle("DELETE "+PathMockUsers, admin(s.handleMockDeleteAll))
 	mux.Handle("POST "+PathMockUsersDelete, admin(s.handleMockDelete))
-	mux.Handle("POST "+PathAdminGraphQL, admin(s.handleGraphQL))
+	mux.Handle("POST "+PathAdminGraphQL, authgear(s.handleGraphQL))
 	mux.Handle("POST "+PathMockUserOTP, admin(s.handleMockOTP))
 
 	mux.HandleFunc("GET "+PathDiscovery, s.handleDiscovery)
