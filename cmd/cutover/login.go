@@ -52,21 +52,25 @@ failed, 2 bad flags.`,
 	return cmd
 }
 
-func readPassword(r io.Reader) (string, error) {
+// readPassword returns the first line of r without its line ending: passwords come on
+// standard input, never in flags, so they stay out of shell history and process lists.
+// example shows how to pipe one in, for the error when there is none.
+func readPassword(r io.Reader, example string) (string, error) {
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the password from standard input: %w", err)
 	}
-	line = strings.TrimRight(line, "\r\n")
+	// An empty first line is no password: most often an unset variable piped in.
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return "", usagef("no password on standard input: pipe it in, e.g. echo 'secret' | cutover login ...")
+		return "", usagef("no password on standard input: pipe it in, e.g. %s", example)
 	}
 	return line, nil
 }
 
 func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	ctx := cmd.Context()
-	password, err := readPassword(a.stdin)
+	password, err := readPassword(a.stdin, "echo 'secret' | cutover login ...")
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func printRehearsal(w io.Writer, res *rehearse.Result, asJSON bool) error {
 	fmt.Fprintf(w, "%s\n\n", res.Headline)
 	io.WriteString(w, bulk.Summary(res.Report))
 	if res.WriteBack != nil {
-		printWriteBack(w, res.WriteBack)
+		io.WriteString(w, res.WriteBack.Summary())
 	} else if res.Known == "" {
 		_, err := fmt.Fprintf(w, "\nNo sign-ins: give --passwords known.csv (email,password) to prove users can sign in.\n")
 		return err

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,7 +70,7 @@ failed, 1 the run could not proceed, 2 bad flags or plan, 130 interrupted.`,
 
 func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if f.plan == "" {
-		return usagef("--plan is required (see 'cutover run --help')")
+		return usageError{err: errors.New("--plan is required (see 'cutover run --help')")}
 	}
 	p, err := strategies.LoadPlan(f.plan)
 	if err != nil {
@@ -135,24 +134,7 @@ func progressPrinter(w io.Writer, every time.Duration) func(strategies.Progress)
 			return // a short run: the summary says it all
 		}
 		last = time.Now()
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s: %d", pr.Phase, pr.Done)
-		if pr.Total > 0 {
-			fmt.Fprintf(&b, "/%d rows (%.0f%%)", pr.Total, 100*float64(pr.Done)/float64(pr.Total))
-		} else {
-			b.WriteString(" rows")
-		}
-		fmt.Fprintf(&b, ", %.0f rows/s", pr.Rate)
-		if pr.ETA > 0 {
-			fmt.Fprintf(&b, ", ETA %s", pr.ETA.Round(time.Second))
-		}
-		if n := pr.Counts[strategies.OutcomeFailed]; n > 0 {
-			fmt.Fprintf(&b, ", %d failed", n)
-		}
-		if pr.Retries > 0 {
-			fmt.Fprintf(&b, ", %d retries", pr.Retries)
-		}
-		fmt.Fprintln(w, b.String())
+		fmt.Fprintln(w, pr.Line())
 	}
 }
 

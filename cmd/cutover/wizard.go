@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/term"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
@@ -65,14 +63,8 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 	if !accessible && !(isTerminal(a.stdin) && isTerminal(a.stderr)) {
 		return usagef("the wizard needs a terminal; to run without one, save a plan with the wizard (or write one, see README.md) and run 'cutover run --plan FILE', or use 'cutover wizard --accessible' for plain prompts")
 	}
-	noColor := os.Getenv("NO_COLOR") != ""
-	if noColor {
-		// Everything the wizard draws goes through lipgloss's default renderer.
-		lipgloss.SetColorProfile(termenv.Ascii)
-	} else {
-		lipgloss.SetDefaultRenderer(lipgloss.NewRenderer(a.stderr))
-	}
-	opts := wizard.Options{In: a.stdin, Out: a.stderr, Accessible: accessible, NoColor: noColor, PlanFile: f.plan}
+	// The wizard styles through a renderer of its own output; NO_COLOR turns colour off.
+	opts := wizard.Options{In: a.stdin, Out: a.stderr, Accessible: accessible, NoColor: os.Getenv("NO_COLOR") != "", PlanFile: f.plan}
 	if f.plan != "" {
 		p, err := strategies.LoadPlan(f.plan)
 		if err != nil {
@@ -118,8 +110,11 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		CheckTarget: preflight.CheckTarget,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    strategies.SavePlan,
-		DemoPlan:    demoPlan,
-		DemoNote:    fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
+		// The engine expands ${VAR} from the environment: a secret typed into the wizard
+		// is put there for this process only, never into the plan.
+		Setenv:   os.Setenv,
+		DemoPlan: demoPlan,
+		DemoNote: fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
 }
 
