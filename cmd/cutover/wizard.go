@@ -113,36 +113,13 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard
 		// is put there for this process only, never into the plan.
 		Setenv:   os.Setenv,
-		DemoPlan: demoPlan,
+		DemoPlan: demo.Fresh,
 		DemoNote: fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
 }
 
-// Demo data: where a fresh checkout's defaults live. The directory is relative to the
-// working directory, beside the run records (.cutover/runs) and the in-process mock
-// IdP's users (.cutover/mockidp), so one `rm -r .cutover` starts a rehearsal over.
-const demoDir = ".cutover/demo"
-
-// demoPlan writes the bundled demo database (and its known passwords) into demoDir,
-// fresh on every start, and returns the plan of a fresh checkout: bulk from the demo
-// database into the in-process mock IdP. The database path in the plan is absolute, so
-// the saved plan finds it wherever it is saved.
-func demoPlan() (*strategies.Plan, error) {
-	dir, err := filepath.Abs(demoDir)
-	if err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
-	}
-	db, err := demo.Write(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w; run cutover from a directory you can write to, or give a plan with 'cutover wizard --plan FILE'", err)
-	}
-	p := demo.Plan(db)
-	// Most demo hashes are formats an Authgear target cannot import: moving those users
-	// without a password (they sign in with a code) keeps the default path free of
-	// failures; the preview shows the trade-off and the lazy alternative.
-	p.Bulk.UnsupportedHash = strategies.UnsupportedWithoutPassword
-	return p, nil
-}
+// demoDir is where the wizard writes the demo data (demo.Dir).
+const demoDir = demo.Dir
 
 // wizardRunner runs a finished plan for the wizard: bulk and authonly through their
 // runners, continuing an interrupted run of the same plan; lazy as a rehearsal against
