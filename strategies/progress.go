@@ -2,7 +2,9 @@ package strategies
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,4 +29,25 @@ func (pr Progress) Line() string {
 		fmt.Fprintf(&b, ", %d retries", pr.Retries)
 	}
 	return b.String()
+}
+
+// ProgressPrinter returns a progress callback that writes Line to w at most once every
+// interval, and a last line at the end of a run that printed any (a short run says
+// nothing: its summary says it all).
+func ProgressPrinter(w io.Writer, every time.Duration) func(Progress) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(pr Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		final := pr.Phase == "done"
+		if !final && time.Since(last) < every {
+			return
+		}
+		if final && last.IsZero() {
+			return // a short run: the summary says it all
+		}
+		last = time.Now()
+		fmt.Fprintln(w, pr.Line())
+	}
 }

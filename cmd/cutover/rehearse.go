@@ -68,7 +68,7 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON bo
 	rp := rehearsalPlan(p)
 	var progress func(strategies.Progress)
 	if !asJSON {
-		progress = progressPrinter(a.stderr, 3*time.Second)
+		progress = strategies.ProgressPrinter(a.stderr, 3*time.Second)
 	}
 	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Known: known, Open: rehearsalTarget(rp, quietLog(a)),
 		Log: a.log, ServiceLog: quietLog(a), Progress: progress})

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,7 +83,7 @@ func runBulkPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) er
 	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
 	rep, err := r.Run(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
-		Progress: progressPrinter(a.stderr, 3*time.Second),
+		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})
 	if err != nil {
 		return err
@@ -117,25 +116,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// progressPrinter prints one line at most every interval: rows done, rate, ETA.
-func progressPrinter(w io.Writer, every time.Duration) func(strategies.Progress) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(pr strategies.Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		final := pr.Phase == "done"
-		if !final && time.Since(last) < every {
-			return
-		}
-		if final && last.IsZero() {
-			return // a short run: the summary says it all
-		}
-		last = time.Now()
-		fmt.Fprintln(w, pr.Line())
-	}
 }
 
 // targetOpener opens the plan's target; a mockidp target without a url is started

@@ -21,7 +21,7 @@ func runAuthOnlyPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags
 	r := &authonly.Runner{OpenTarget: targetOpener(a), Log: a.log}
 	res, err := r.Execute(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
-		Progress: progressPrinter(a.stderr, 3*time.Second),
+		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})
 	if err != nil {
 		return err
