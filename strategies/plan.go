@@ -490,10 +490,10 @@ func (p *Plan) CheckNoSecrets() error {
 	if dsnHasLiteralPassword(p.Source.DSN) {
 		return &Error{Code: CodePlan, Field: "source.dsn", Message: "holds a literal password; write dsn: ${LEGACY_DSN} in the plan and export LEGACY_DSN"}
 	}
-	if s := p.Mapping.PasswordKey; s != "" && !isEnvRef(s) {
+	if s := p.Mapping.PasswordKey; s != "" && !IsEnvRef(s) {
 		return &Error{Code: CodePlan, Field: "mapping.password_key", Message: "holds a literal key; write password_key: ${LEGACY_PEPPER} and export LEGACY_PEPPER"}
 	}
-	if s := p.Lazy.Secret; s != "" && !isEnvRef(s) {
+	if s := p.Lazy.Secret; s != "" && !IsEnvRef(s) {
 		return &Error{Code: CodePlan, Field: "lazy.secret", Message: "holds a literal secret; write secret: ${BRIDGE_SECRET} and export BRIDGE_SECRET"}
 	}
 	return nil
@@ -501,7 +501,9 @@ func (p *Plan) CheckNoSecrets() error {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-func isEnvRef(s string) bool {
+// IsEnvRef reports whether s is made of ${VAR} references only ("${A}" or "${A}${B}"):
+// a value that holds no literal secret.
+func IsEnvRef(s string) bool {
 	return envRef.ReplaceAllString(s, "") == "" && s != ""
 }
 

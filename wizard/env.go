@@ -32,7 +32,8 @@ type Env struct {
 	// the demo data and its known passwords are (a few lines of at most 72 cells).
 	DemoNote string
 	// Setenv makes a secret typed into the wizard available to the engine as ${VAR}
-	// without writing it into the plan; os.Setenv when nil.
+	// without writing it into the plan. The wizard never touches the process
+	// environment itself; nil means a typed secret is refused (give a ${VAR} instead).
 	Setenv func(key, value string) error
 }
 

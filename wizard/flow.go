@@ -3,7 +3,6 @@ package wizard
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -345,7 +344,7 @@ func (s *state) save() (string, error) {
 func (s *state) secretToEnv(field *string, name string) error {
 	v := strings.TrimSpace(*field)
 	*field = v
-	if v == "" || isRef(v) {
+	if v == "" || strategies.IsEnvRef(v) {
 		return nil
 	}
 	probe := &strategies.Plan{}
@@ -358,11 +357,10 @@ func (s *state) secretToEnv(field *string, name string) error {
 	if probe.CheckNoSecrets() == nil {
 		return nil
 	}
-	setenv := s.env.Setenv
-	if setenv == nil {
-		setenv = os.Setenv
+	if s.env.Setenv == nil {
+		return fmt.Errorf("this build cannot hold a secret for the run; write ${%s} here and export %s before starting cutover", name, name)
 	}
-	if err := setenv(name, v); err != nil {
+	if err := s.env.Setenv(name, v); err != nil {
 		return fmt.Errorf("keep the secret in $%s: %w", name, err)
 	}
 	*field = "${" + name + "}"
@@ -371,10 +369,6 @@ func (s *state) secretToEnv(field *string, name string) error {
 		s.notes = append(s.notes, note)
 	}
 	return nil
-}
-
-func isRef(v string) bool {
-	return strings.HasPrefix(v, "${") && strings.HasSuffix(v, "}") && !strings.Contains(v[2:], "$")
 }
 
 func probeSummary(p *strategies.Plan, r ProbeResult) string {

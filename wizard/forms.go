@@ -320,7 +320,7 @@ func (s *state) optionFields() []huh.Field {
 			s.text(huh.NewInput().
 				Description("a ${VAR} reference, e.g. ${BRIDGE_SECRET}; empty with no authentication below").
 				Validate(func(v string) error {
-					if v = strings.TrimSpace(v); v != "" && !isRef(v) {
+					if v = strings.TrimSpace(v); v != "" && !strategies.IsEnvRef(v) {
 						return fmt.Errorf("lazy.secret: write a ${VAR} reference, e.g. ${BRIDGE_SECRET}, and export the variable")
 					}
 					return nil

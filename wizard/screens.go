@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/table"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"github.com/cutover/cutover/strategies"
@@ -27,16 +29,25 @@ type styles struct {
 	box     lipgloss.Style
 }
 
+// newStyles is stylesFor on a renderer of its own that draws nowhere (so no colour
+// unless asked for); tests use it.
 func newStyles(noColor bool) styles {
+	return stylesFor(lipgloss.NewRenderer(io.Discard), noColor)
+}
+
+// stylesFor makes the wizard's styles on r, the renderer of the wizard's own output:
+// the wizard never styles through lipgloss's global renderer, which sizes colours for
+// stdout while the wizard draws on stderr.
+func stylesFor(r *lipgloss.Renderer, noColor bool) styles {
 	s := styles{
 		noColor: noColor,
-		title:   lipgloss.NewStyle().Bold(true),
-		header:  lipgloss.NewStyle().Bold(true),
-		ok:      lipgloss.NewStyle(),
-		warn:    lipgloss.NewStyle(),
-		bad:     lipgloss.NewStyle(),
-		faint:   lipgloss.NewStyle().Faint(true),
-		box:     lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+		title:   r.NewStyle().Bold(true),
+		header:  r.NewStyle().Bold(true),
+		ok:      r.NewStyle(),
+		warn:    r.NewStyle(),
+		bad:     r.NewStyle(),
+		faint:   r.NewStyle().Faint(true),
+		box:     r.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 	}
 	if !noColor {
 		s.title = s.title.Foreground(lipgloss.AdaptiveColor{Light: "#5A3FC0", Dark: "#B7A6FF"})
@@ -161,14 +172,10 @@ func total(xs []int) int {
 
 // truncate shortens s to w cells with an ellipsis.
 func truncate(s string, w int) string {
-	if lipgloss.Width(s) <= w || w < 2 {
+	if w < 2 {
 		return s
 	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
+	return ansi.Truncate(s, w, "…")
 }
 
 func validationSummary(st styles, r *PreviewResult, width int, roomy bool) string {
@@ -463,22 +470,15 @@ func nextSteps(r *strategies.Report, runErr error, planFile string) []string {
 
 // wrap breaks s into lines of at most w cells at spaces, indenting continuation lines.
 func wrap(s string, w int) string {
-	if w <= 0 || lipgloss.Width(s) <= w {
+	if w <= 0 || ansi.StringWidth(s) <= w {
 		return s
 	}
-	var b strings.Builder
-	n := 0
-	for i, word := range strings.Fields(s) {
-		ww := lipgloss.Width(word)
-		if i > 0 && n+1+ww > w {
-			b.WriteString("\n    ")
-			n = 4
-		} else if i > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(word)
-		n += ww
+	s = strings.Join(strings.Fields(s), " ")
+	first, rest, ok := strings.Cut(ansi.Wordwrap(s, w, ""), "\n")
+	if !ok {
+		return first
 	}
-	return b.String()
+	// Continuation lines are indented by four cells, so they have four fewer.
+	rest = ansi.Wordwrap(strings.ReplaceAll(rest, "\n", " "), max(1, w-4), "")
+	return first + "\n    " + strings.ReplaceAll(rest, "\n", "\n    ")
 }

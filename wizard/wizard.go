@@ -6,6 +6,8 @@ import (
 	"io"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/cutover/cutover/strategies"
 )
@@ -51,7 +53,11 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	}
 	s := newState(env, p, path)
 	s.fromDemo = opts.Plan == nil && env.DemoPlan != nil
-	st := newStyles(opts.NoColor)
+	r := lipgloss.NewRenderer(opts.Out)
+	if opts.NoColor {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	st := stylesFor(r, opts.NoColor)
 	res := func() *Result { return &Result{Plan: s.plan, Saved: s.saved, Report: s.report, Notes: s.notes} }
 
 	if opts.Accessible {

@@ -67,7 +67,7 @@ stops it after the requests in flight have finished.`,
 // loadLazyPlan loads a plan and checks that its strategy is lazy.
 func loadLazyPlan(path, command string) (*strategies.Plan, error) {
 	if path == "" {
-		return nil, usagef("--plan is required (see 'cutover %s --help')", command)
+		return nil, usageError{err: fmt.Errorf("--plan is required (see 'cutover %s --help')", command)}
 	}
 	p, err := strategies.LoadPlan(path)
 	if err != nil {

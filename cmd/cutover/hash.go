@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -127,7 +124,7 @@ func newHashVerifier(f hashFlags) (*passwords.Verifier, error) {
 	}
 	v, err := passwords.New(opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, usageError{err: err, showHelp: true}
 	}
 	return v, nil
 }
@@ -174,7 +171,7 @@ func runHashVerify(cmd *cobra.Command, a *app, f hashFlags) error {
 	if err != nil {
 		return err
 	}
-	password, err := readPasswordLine(a.stdin)
+	password, err := readPassword(a.stdin, `printf '%s\n' "$PW" | cutover hash verify --hash ...`)
 	if err != nil {
 		return err
 	}
@@ -213,18 +210,6 @@ func runHashVerify(cmd *cobra.Command, a *app, f hashFlags) error {
 func badHash(a *app, err error) error {
 	fmt.Fprintf(a.stderr, "cutover: %v\n", err)
 	return quietError{exitBadHash}
-}
-
-// readPasswordLine returns the first line of r without its line ending.
-func readPasswordLine(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password from standard input: %w", err)
-	}
-	if line == "" {
-		return "", usagef("no password on standard input: pipe it in, e.g. printf '%%s\\n' \"$PW\" | cutover hash verify --hash ...")
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }
 
 func yesNo(b bool) string {

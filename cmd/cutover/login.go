@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/cutover/cutover/strategies/signin"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 )
@@ -52,46 +53,41 @@ failed, 2 bad flags.`,
 	return cmd
 }
 
-func readPassword(r io.Reader) (string, error) {
+// readPassword returns the first line of r without its line ending: passwords come on
+// standard input, never in flags, so they stay out of shell history and process lists.
+// example shows how to pipe one in, for the error when there is none.
+func readPassword(r io.Reader, example string) (string, error) {
 	line, err := bufio.NewReader(r).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the password from standard input: %w", err)
 	}
-	line = strings.TrimRight(line, "\r\n")
+	// An empty first line is no password: most often an unset variable piped in.
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return "", usagef("no password on standard input: pipe it in, e.g. echo 'secret' | cutover login ...")
+		return "", usagef("no password on standard input: pipe it in, e.g. %s", example)
 	}
 	return line, nil
 }
 
 func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	ctx := cmd.Context()
-	password, err := readPassword(a.stdin)
+	password, err := readPassword(a.stdin, "echo 'secret' | cutover login ...")
 	if err != nil {
 		return err
 	}
-	issuer := strings.TrimRight(f.idp, "/")
-	provider, err := oidc.NewProvider(ctx, issuer)
-	if err != nil {
-		return exitError{exitFailure, fmt.Errorf("login: read the discovery document of %s: %w (is the IdP running, and is --idp its issuer URL?)", issuer, err)}
-	}
-	conf := oauth2.Config{ClientID: f.clientID, Endpoint: publicEndpoint(provider),
+	g := &signin.PasswordGrant{Issuer: strings.TrimRight(f.idp, "/"), ClientID: f.clientID,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile", "phone", oidc.ScopeOfflineAccess}}
-	tok, err := conf.PasswordCredentialsToken(ctx, f.email, password)
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			return exitError{exitFailure, fmt.Errorf("login: %s was refused: the email or password is wrong (or the account is disabled)", f.email)}
-		}
-		return exitError{exitFailure, fmt.Errorf("login: password grant at %s: %w", provider.Endpoint().TokenURL, err)}
-	}
-	raw, ok := tok.Extra("id_token").(string)
-	if !ok || raw == "" {
+	tok, idt, err := g.Token(ctx, f.email, password)
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+		return exitError{exitFailure, fmt.Errorf("login: %s was refused: the email or password is wrong (or the account is disabled)", f.email)}
+	case errors.Is(err, signin.ErrNoIDToken):
 		return exitError{exitFailure, errors.New("login: the IdP returned no ID token; does it support the openid scope?")}
-	}
-	idt, err := provider.Verifier(&oidc.Config{ClientID: f.clientID}).Verify(ctx, raw)
-	if err != nil {
-		return exitError{exitFailure, fmt.Errorf("login: the ID token does not verify: %w", err)}
+	case err != nil && re == nil && tok == nil && !errors.Is(err, signin.ErrNotVerified):
+		return exitError{exitFailure, fmt.Errorf("login: %w (is the IdP running, and is --idp its issuer URL?)", err)}
+	case err != nil:
+		return exitError{exitFailure, fmt.Errorf("login: %w", err)}
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
@@ -105,14 +101,4 @@ func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// publicEndpoint is the provider's token endpoint for a public client (no secret): the
-// client id goes in the form. Left to auto-detection, x/oauth2 first tries a Basic
-// header and repeats a refused request with the id in the form, so one wrong password
-// would count twice against the IdP's (and a lazy bridge's) attempt limits.
-func publicEndpoint(p *oidc.Provider) oauth2.Endpoint {
-	e := p.Endpoint()
-	e.AuthStyle = oauth2.AuthStyleInParams
-	return e
 }

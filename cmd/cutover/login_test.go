@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -93,42 +89,6 @@ func importViaAPI(t *testing.T, s *mockidp.Server, body []byte) error {
 	if err != nil {
 		return err
 	}
-	return postAndPoll(info.Issuer, tok, body)
-}
-
-func postAndPoll(issuer, tok string, body []byte) error {
-	do := func(method, url string, b []byte) (map[string]any, error) {
-		req, err := http.NewRequest(method, url, bytes.NewReader(b))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var env struct {
-			Result map[string]any `json:"result"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s %s: HTTP %d %v", method, url, resp.StatusCode, err)
-		}
-		return env.Result, nil
-	}
-	job, err := do(http.MethodPost, issuer+mockidp.PathImport, body)
-	if err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		j, err := do(http.MethodGet, issuer+mockidp.PathImport+"/"+job["id"].(string), nil)
-		if err != nil {
-			return err
-		}
-		if j["status"] == mockidp.StatusCompleted {
-			return nil
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return errors.New("import did not complete within 60s")
+	_, err = mockidptest.Import(info.Issuer, tok, body)
+	return err
 }

@@ -68,21 +68,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var q quietError
 	if !errors.As(err, &q) {
 		fmt.Fprintf(stderr, "cutover: %v\n", err)
-		if code == exitUsage && !strings.Contains(err.Error(), "--help") {
-			if _, isPlan := asPlanError(err); !isPlan {
-				fmt.Fprintln(stderr, "Run 'cutover --help' for usage.")
-			}
+		if code == exitUsage && showHelp(err) {
+			fmt.Fprintln(stderr, "Run 'cutover --help' for usage.")
 		}
 	}
 	return code
 }
 
-func asPlanError(err error) (*strategies.Error, bool) {
-	var e *strategies.Error
-	if errors.As(err, &e) && e.Code == strategies.CodePlan {
-		return e, true
+// showHelp reports whether an error should be followed by the pointer to --help: a
+// usage error that asks for it, or the engine's usage errors (flags that do not go
+// together). A plan error says which line to fix instead.
+func showHelp(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return u.showHelp
 	}
-	return nil, false
+	return strategies.CodeOf(err) == strategies.CodeUsage
 }
 
 // exitError asks for a specific exit code; quietError does so without printing anything
@@ -99,13 +100,40 @@ type quietError struct{ code int }
 
 func (e quietError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// usageError marks bad flags or arguments.
-type usageError struct{ err error }
+// usageError marks bad flags, arguments or input (exit 2). showHelp adds the pointer
+// to 'cutover --help'; it is false where the message already says where to look.
+type usageError struct {
+	err      error
+	showHelp bool
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+func usagef(format string, args ...any) error {
+	return usageError{err: fmt.Errorf(format, args...), showHelp: true}
+}
+
+// typedUsage makes cobra's own complaints about c and its subcommands (arguments,
+// unknown commands, required flags) usage errors, so that no exit code depends on
+// cobra's wording. Flag parsing errors come through the root's flag error function.
+func typedUsage(c *cobra.Command) {
+	args := c.Args
+	c.Args = func(cmd *cobra.Command, a []string) error {
+		if args != nil {
+			if err := args(cmd, a); err != nil {
+				return usageError{err: err, showHelp: true}
+			}
+		}
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageError{err: err, showHelp: true}
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		typedUsage(sub)
+	}
+}
 
 func exitCode(ctx context.Context, err error) int {
 	var (
@@ -126,13 +154,6 @@ func exitCode(ctx context.Context, err error) int {
 	switch strategies.CodeOf(err) {
 	case strategies.CodeUsage, strategies.CodePlan:
 		return exitUsage
-	}
-	// cobra's own argument errors.
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "flag needs an argument", "invalid argument", "required flag"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, "\""+p) {
-			return exitUsage
-		}
 	}
 	return exitFailure
 }
@@ -179,7 +200,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 partial success (some rows failed), 130 
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w (see 'cutover %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "cutover "))}
+		return usageError{err: fmt.Errorf("%w (see 'cutover %s --help')", err, strings.TrimPrefix(cmd.CommandPath(), "cutover "))}
 	})
 	root.AddCommand(
 		newWizardCmd(a),
@@ -195,5 +216,6 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 partial success (some rows failed), 130 
 		newLoginCmd(a),
 		newExampleAppCmd(a),
 	)
+	typedUsage(root)
 	return root
 }

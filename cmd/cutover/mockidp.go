@@ -102,7 +102,7 @@ func runMockIDP(cmd *cobra.Command, a *app, f mockIDPFlags) error {
 		LazyHook: hook, Faults: f.faults, Logger: a.log,
 	})
 	if err != nil {
-		return usageError{err}
+		return usageError{err: err, showHelp: true}
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,127 +122,11 @@ func runPlanCheck(cmd *cobra.Command, a *app, f planCheckFlags) error {
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
-	} else if err := printPreflight(a.stdout, r); err != nil {
+	} else if _, err := io.WriteString(a.stdout, preflight.Summary(r)); err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
 	if !r.CanRun {
 		return exitError{exitFailure, errors.New("the plan cannot run: " + strings.Join(r.Blockers, "; "))}
 	}
 	return nil
-}
-
-// printPreflight writes the readable preflight report.
-func printPreflight(w io.Writer, r *preflight.Report) error {
-	var b strings.Builder
-	kv := func(k, v string) { fmt.Fprintf(&b, "%-16s %s\n", k, v) }
-	if r.Plan != "" {
-		kv("Plan", r.Plan)
-	}
-	kv("Source", r.Source)
-	rules := "any format cutover can verify (permissive mock IdP)"
-	if r.Profile == strategies.ProfileAuthgear {
-		rules = "Authgear: bcrypt hashes only"
-	}
-	kv("Target accepts", rules)
-	kv("Identifier", r.Identifier)
-	b.WriteString("\n")
-	kv("Rows", strategies.GroupDigits(r.Rows))
-	kv("Valid", strategies.GroupDigits(r.Valid))
-	kv("Invalid", strategies.GroupDigits(r.InvalidRows))
-	for _, reason := range reasonsByCount(r.Invalid) {
-		fmt.Fprintf(&b, "  %-24s %s\n", reason, strategies.GroupDigits(r.Invalid[reason]))
-		for _, e := range r.Examples[reason] {
-			loc := "row " + strconv.Itoa(e.Row)
-			if e.Line > 0 {
-				loc += fmt.Sprintf(" (line %d)", e.Line)
-			}
-			if e.Field != "" {
-				loc += " " + e.Field
-			}
-			fmt.Fprintf(&b, "    %s: %s\n", loc, e.Message)
-		}
-		if n := r.Invalid[reason] - int64(len(r.Examples[reason])); n > 0 && len(r.Examples[reason]) > 0 {
-			fmt.Fprintf(&b, "    … and %s more\n", strategies.GroupDigits(n))
-		}
-	}
-	shared := " identifiers shared by more than one row (the first row wins)"
-	if r.Duplicates == 1 {
-		shared = " identifier shared by more than one row (the first row wins)"
-	}
-	kv("Duplicates", strategies.GroupDigits(r.Duplicates)+shared)
-	b.WriteString("\nPassword formats of the valid users\n")
-	names := make([]string, 0, len(r.Formats))
-	for f := range r.Formats {
-		names = append(names, f)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		ci, cj := r.Formats[names[i]].Count, r.Formats[names[j]].Count
-		return ci > cj || ci == cj && names[i] < names[j]
-	})
-	for _, f := range names {
-		st := r.Formats[f]
-		note := "importable"
-		if !st.Importable {
-			note = "NOT importable"
-		}
-		if st.Weak {
-			note += ", weak"
-		}
-		fmt.Fprintf(&b, "  %-24s %12s  %s\n", f, strategies.GroupDigits(st.Count), note)
-	}
-	fmt.Fprintf(&b, "  %-24s %12s\n", "(no password)", strategies.GroupDigits(r.WithoutPassword))
-	if len(r.Warnings) > 0 {
-		b.WriteString("\nWarnings\n")
-		for _, w := range r.Warnings {
-			fmt.Fprintf(&b, "  - %s\n", w)
-		}
-	}
-	b.WriteString("\nRecommendation: ")
-	switch rec := r.Recommendation; {
-	case rec.Strategy == "":
-		b.WriteString("none yet\n")
-	case rec.UnsupportedHash != "":
-		fmt.Fprintf(&b, "%s with unsupported_hash: %s\n", rec.Strategy, rec.UnsupportedHash)
-	case rec.Sweep:
-		fmt.Fprintf(&b, "%s, then sweep\n", rec.Strategy)
-	default:
-		fmt.Fprintf(&b, "%s\n", rec.Strategy)
-	}
-	b.WriteString(wrapText(r.Recommendation.Reason, 80, "  "))
-	if r.CanRun {
-		fmt.Fprintf(&b, "\nThe plan can run: %s valid users (checked in %.1fs).\n", strategies.GroupDigits(r.Valid), r.Seconds)
-	} else {
-		fmt.Fprintf(&b, "\nThe plan cannot run: %s.\n", strings.Join(r.Blockers, "; "))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func reasonsByCount(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	return keys
-}
-
-// wrapText breaks text into indented lines of at most width characters.
-func wrapText(text string, width int, indent string) string {
-	var b strings.Builder
-	line := indent
-	for _, w := range strings.Fields(text) {
-		if len(line) > len(indent) && len(line)+1+len(w) > width {
-			b.WriteString(line + "\n")
-			line = indent
-		}
-		if len(line) > len(indent) {
-			line += " "
-		}
-		line += w
-	}
-	if len(line) > len(indent) {
-		b.WriteString(line + "\n")
-	}
-	return b.String()
 }

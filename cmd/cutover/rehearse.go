@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
@@ -69,7 +68,7 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON bo
 	rp := rehearsalPlan(p)
 	var progress func(strategies.Progress)
 	if !asJSON {
-		progress = progressPrinter(a.stderr, 3*time.Second)
+		progress = strategies.ProgressPrinter(a.stderr, 3*time.Second)
 	}
 	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Known: known, Open: rehearsalTarget(rp, quietLog(a)),
 		Log: a.log, ServiceLog: quietLog(a), Progress: progress})
@@ -93,21 +92,6 @@ func printRehearsal(w io.Writer, res *rehearse.Result, asJSON bool) error {
 	if asJSON {
 		return writeJSON(w, res)
 	}
-	fmt.Fprintf(w, "%s\n\n", res.Headline)
-	io.WriteString(w, bulk.Summary(res.Report))
-	if res.WriteBack != nil {
-		printWriteBack(w, res.WriteBack)
-	} else if res.Known == "" {
-		_, err := fmt.Fprintf(w, "\nNo sign-ins: give --passwords known.csv (email,password) to prove users can sign in.\n")
-		return err
-	}
-	fmt.Fprintf(w, "\n%s\n", res.SignInsTitle)
-	for _, s := range res.SignIns {
-		if s.OK {
-			fmt.Fprintf(w, "  ok    %s\n", s.Email)
-		} else {
-			fmt.Fprintf(w, "  FAIL  %s: %s\n", s.Email, s.Reason)
-		}
-	}
-	return nil
+	_, err := io.WriteString(w, res.Summary())
+	return err
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,7 +69,7 @@ failed, 1 the run could not proceed, 2 bad flags or plan, 130 interrupted.`,
 
 func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if f.plan == "" {
-		return usagef("--plan is required (see 'cutover run --help')")
+		return usageError{err: errors.New("--plan is required (see 'cutover run --help')")}
 	}
 	p, err := strategies.LoadPlan(f.plan)
 	if err != nil {
@@ -85,7 +83,7 @@ func runBulkPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) er
 	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
 	rep, err := r.Run(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
-		Progress: progressPrinter(a.stderr, 3*time.Second),
+		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})
 	if err != nil {
 		return err
@@ -118,42 +116,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// progressPrinter prints one line at most every interval: rows done, rate, ETA.
-func progressPrinter(w io.Writer, every time.Duration) func(strategies.Progress) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(pr strategies.Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		final := pr.Phase == "done"
-		if !final && time.Since(last) < every {
-			return
-		}
-		if final && last.IsZero() {
-			return // a short run: the summary says it all
-		}
-		last = time.Now()
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s: %d", pr.Phase, pr.Done)
-		if pr.Total > 0 {
-			fmt.Fprintf(&b, "/%d rows (%.0f%%)", pr.Total, 100*float64(pr.Done)/float64(pr.Total))
-		} else {
-			b.WriteString(" rows")
-		}
-		fmt.Fprintf(&b, ", %.0f rows/s", pr.Rate)
-		if pr.ETA > 0 {
-			fmt.Fprintf(&b, ", ETA %s", pr.ETA.Round(time.Second))
-		}
-		if n := pr.Counts[strategies.OutcomeFailed]; n > 0 {
-			fmt.Fprintf(&b, ", %d failed", n)
-		}
-		if pr.Retries > 0 {
-			fmt.Fprintf(&b, ", %d retries", pr.Retries)
-		}
-		fmt.Fprintln(w, b.String())
-	}
 }
 
 // targetOpener opens the plan's target; a mockidp target without a url is started

@@ -64,7 +64,7 @@ func runSweep(ctx context.Context, a *app, f runFlags) error {
 	}
 	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
 	rep, err := lazy.Sweep(ctx, p, store, r, strategies.RunOptions{
-		DryRun: f.dryRun, Resume: f.resume, Progress: progressPrinter(a.stderr, 3*time.Second),
+		DryRun: f.dryRun, Resume: f.resume, Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})
 	if err != nil {
 		return err

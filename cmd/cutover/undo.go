@@ -40,13 +40,13 @@ Users already gone are counted as not deleted, so undo can be run again.`,
 func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) error {
 	ri, err := bulk.ReadRunInfo(dir)
 	if err != nil {
-		return usageError{err}
+		return usageError{err: err, showHelp: true}
 	}
 	if planPath == "" {
 		planPath = ri.Plan
 	}
 	if planPath == "" {
-		return usageError{errNoPlan}
+		return usageError{err: errNoPlan, showHelp: true}
 	}
 	p, err := strategies.LoadPlan(planPath)
 	if err != nil {

@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/term"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
@@ -65,14 +63,8 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 	if !accessible && !(isTerminal(a.stdin) && isTerminal(a.stderr)) {
 		return usagef("the wizard needs a terminal; to run without one, save a plan with the wizard (or write one, see README.md) and run 'cutover run --plan FILE', or use 'cutover wizard --accessible' for plain prompts")
 	}
-	noColor := os.Getenv("NO_COLOR") != ""
-	if noColor {
-		// Everything the wizard draws goes through lipgloss's default renderer.
-		lipgloss.SetColorProfile(termenv.Ascii)
-	} else {
-		lipgloss.SetDefaultRenderer(lipgloss.NewRenderer(a.stderr))
-	}
-	opts := wizard.Options{In: a.stdin, Out: a.stderr, Accessible: accessible, NoColor: noColor, PlanFile: f.plan}
+	// The wizard styles through a renderer of its own output; NO_COLOR turns colour off.
+	opts := wizard.Options{In: a.stdin, Out: a.stderr, Accessible: accessible, NoColor: os.Getenv("NO_COLOR") != "", PlanFile: f.plan}
 	if f.plan != "" {
 		p, err := strategies.LoadPlan(f.plan)
 		if err != nil {
@@ -118,36 +110,16 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		CheckTarget: preflight.CheckTarget,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    strategies.SavePlan,
-		DemoPlan:    demoPlan,
-		DemoNote:    fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
+		// The engine expands ${VAR} from the environment: a secret typed into the wizard
+		// is put there for this process only, never into the plan.
+		Setenv:   os.Setenv,
+		DemoPlan: demo.Fresh,
+		DemoNote: fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
 }
 
-// Demo data: where a fresh checkout's defaults live. The directory is relative to the
-// working directory, beside the run records (.cutover/runs) and the in-process mock
-// IdP's users (.cutover/mockidp), so one `rm -r .cutover` starts a rehearsal over.
-const demoDir = ".cutover/demo"
-
-// demoPlan writes the bundled demo database (and its known passwords) into demoDir,
-// fresh on every start, and returns the plan of a fresh checkout: bulk from the demo
-// database into the in-process mock IdP. The database path in the plan is absolute, so
-// the saved plan finds it wherever it is saved.
-func demoPlan() (*strategies.Plan, error) {
-	dir, err := filepath.Abs(demoDir)
-	if err != nil {
-		return nil, fmt.Errorf("demo data: %w", err)
-	}
-	db, err := demo.Write(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w; run cutover from a directory you can write to, or give a plan with 'cutover wizard --plan FILE'", err)
-	}
-	p := demo.Plan(db)
-	// Most demo hashes are formats an Authgear target cannot import: moving those users
-	// without a password (they sign in with a code) keeps the default path free of
-	// failures; the preview shows the trade-off and the lazy alternative.
-	p.Bulk.UnsupportedHash = strategies.UnsupportedWithoutPassword
-	return p, nil
-}
+// demoDir is where the wizard writes the demo data (demo.Dir).
+const demoDir = demo.Dir
 
 // wizardRunner runs a finished plan for the wizard: bulk and authonly through their
 // runners, continuing an interrupted run of the same plan; lazy as a rehearsal against

@@ -2,21 +2,17 @@ package authonly_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 
 	"github.com/cutover/cutover/mockidp"
@@ -28,25 +24,10 @@ import (
 	"github.com/cutover/cutover/strategies/sources/sourcetest"
 )
 
-// keys are generated once per test binary: RSA generation is slow under -race.
-var keys = sync.OnceValue(func() [2]*rsa.PrivateKey {
-	var out [2]*rsa.PrivateKey
-	for i := range out {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		out[i] = k
-	}
-	return out
-})
-
 // startIdP starts a real mock IdP on a loopback port.
 func startIdP(t testing.TB) *mockidp.Server {
 	t.Helper()
-	k := keys()
-	s := mockidptest.Start(t, mockidp.Config{AdminKey: k[0], SigningKey: k[1], BcryptCost: bcrypt.MinCost})
-	return s
+	return mockidptest.StartFast(t, mockidp.Config{})
 }
 
 func mockClient(t testing.TB, s *mockidp.Server) *idp.MockClient {

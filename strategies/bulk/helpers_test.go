@@ -3,8 +3,6 @@ package bulk_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,27 +20,10 @@ import (
 	"github.com/cutover/cutover/strategies/idp"
 )
 
-// keys are generated once per test binary: RSA generation is slow under -race.
-var keys = sync.OnceValue(func() [2]*rsa.PrivateKey {
-	var out [2]*rsa.PrivateKey
-	for i := range out {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		out[i] = k
-	}
-	return out
-})
-
 // startIdP starts a real mock IdP on a loopback port.
 func startIdP(t testing.TB, cfg mockidp.Config) *mockidp.Server {
 	t.Helper()
-	k := keys()
-	cfg.AdminKey, cfg.SigningKey = k[0], k[1]
-	cfg.BcryptCost = bcrypt.MinCost
-	s := mockidptest.Start(t, cfg)
-	return s
+	return mockidptest.StartFast(t, cfg)
 }
 
 // mockClient is an import client for s.
