@@ -48,7 +48,7 @@ func (s *LDAPSource) validate(bad badFunc) error {
 	if s.BaseDN == "" {
 		return bad("source.ldap.base_dn", "missing; give the DN the users are under, e.g. ou=people,dc=example,dc=org")
 	}
-	if s.BindPassword != "" && !isEnvRef(s.BindPassword) {
+	if s.BindPassword != "" && !IsEnvRef(s.BindPassword) {
 		return bad("source.ldap.bind_password", "holds a literal password; write bind_password: ${LDAP_PASSWORD} and export LDAP_PASSWORD")
 	}
 	if s.BindDN != "" && s.BindPassword == "" {

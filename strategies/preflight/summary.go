@@ -96,15 +96,6 @@ func Summary(r *Report) string {
 	return b.String()
 }
 
-func reasonsByCount(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	return keys
-}
-
 // wrapText breaks text into indented lines of at most width cells.
 func wrapText(text string, width int, indent string) string {
 	text = strings.Join(strings.Fields(text), " ")
