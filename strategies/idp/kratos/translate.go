@@ -33,9 +33,9 @@ func (r Rule) Importable() bool { return r.Syntax != "" }
 // but its comparator cannot decode is accepted at import and fails every sign-in.
 var rules = []Rule{
 	{Format: "bcrypt", Syntax: "$2a$/$2b$/$2y$ as is",
-		Reason: "Kratos refuses passwords longer than 72 bytes at sign-in, where bcrypt elsewhere ignores the excess"},
+		Reason: "Kratos refuses a password longer than 72 bytes at sign-in (invalid_credentials), where bcrypt elsewhere ignores the excess"},
 	{Format: "django_bcrypt", Syntax: "$2b$ (the bcrypt$ prefix dropped)",
-		Reason: "Kratos refuses passwords longer than 72 bytes at sign-in"},
+		Reason: "Kratos refuses a password longer than 72 bytes at sign-in (invalid_credentials)"},
 	{Format: "django_bcrypt_sha256",
 		Reason: "bcrypt over hex(sha256(password)): Kratos's bcrypt takes the raw password and it has no pre-hash step"},
 	{Format: "wordpress_bcrypt",
