@@ -411,8 +411,10 @@ type Found struct {
 }
 
 // FindByIdentifier returns the identity whose credentials identifier (email, phone
-// or username, as the schema marks it) is exactly identifier, or nil when none is.
-// Kratos stores identifiers lower-cased for email, so the lookup is as Kratos matches.
+// or username, as the schema marks it) is identifier, or nil when none is. Kratos
+// v1.3.1 stores email identifiers lower-cased and matches this lookup, the sign-in
+// and the import's duplicate check without regard to case (observed): Alice@X.com
+// finds, signs in as, and conflicts with alice@x.com.
 func (c *Client) FindByIdentifier(ctx context.Context, identifier string) (*Found, error) {
 	if c.admin == nil {
 		return nil, errors.New("kratos: no admin URL")

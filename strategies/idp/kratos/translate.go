@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -515,4 +516,23 @@ func b64loose(s string) ([]byte, error) {
 // ab64 decodes passlib's adapted base64 ("." for "+", no padding).
 func ab64(s string) ([]byte, error) {
 	return b64loose(strings.ReplaceAll(s, ".", "+"))
+}
+
+// ForUser returns the password credential of a canonical user for Kratos: nil when
+// the user has no usable password (none mapped, or an unusable marker such as Django's
+// "!..."), the translated hash otherwise, or Translate's error when it cannot travel
+// (the caller decides: the user without a password, or the lazy strategy).
+func (t *Translator) ForUser(u *strategies.User) (*Password, error) {
+	if u.PasswordHash == "" || passwords.Unusable(u.PasswordHash) {
+		return nil, nil
+	}
+	h, _, err := t.Translate(passwords.Stored{Hash: u.PasswordHash, Salt: u.PasswordSalt, Format: u.PasswordFormat})
+	if err != nil {
+		var se *strategies.Error
+		if errors.As(err, &se) && se.Row == 0 {
+			se.Row, se.Line = u.Row, u.Line
+		}
+		return nil, err
+	}
+	return &Password{Hash: h}, nil
 }

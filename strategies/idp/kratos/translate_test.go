@@ -262,3 +262,29 @@ func TestTranslateHashedFormats(t *testing.T) {
 		t.Errorf("passwords.HashFormats() lost bcrypt: %v", passwords.HashFormats())
 	}
 }
+
+func TestForUser(t *testing.T) {
+	tr, _ := NewTranslator(passwords.Options{})
+	for _, tc := range []struct {
+		name    string
+		u       strategies.User
+		want    bool // a password
+		wantErr bool
+	}{
+		{"no hash", strategies.User{Row: 1}, false, false},
+		{"unusable", strategies.User{Row: 2, PasswordHash: "!8HbXkQ2"}, false, false},
+		{"django", strategies.User{Row: 3, PasswordHash: "pbkdf2_sha256$260000$hoZrBAIgQQcrSmioVecBam$FeaL1qJ5ISjDkRie15iMhA8T1THum/n4TYtZeG4qWuA="}, true, false},
+		{"auto format", strategies.User{Row: 4, PasswordHash: "$P$984478476IagS59wHZvyQMArzfx58u.", PasswordFormat: "auto"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tr.ForUser(&tc.u)
+			if (p != nil) != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("ForUser = %+v, %v; want password %v, error %v", p, err, tc.want, tc.wantErr)
+			}
+			var se *strategies.Error
+			if err != nil && (!errors.As(err, &se) || se.Row != tc.u.Row) {
+				t.Errorf("error %v does not name row %d", err, tc.u.Row)
+			}
+		})
+	}
+}
