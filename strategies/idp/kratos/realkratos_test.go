@@ -275,3 +275,45 @@ func TestRealKratosAdminAndLogin(t *testing.T) {
 	}
 	save("delete")
 }
+
+// TestRealKratosRecipes imports the recipes Kratos can express and signs them in.
+func TestRealKratosRecipes(t *testing.T) {
+	c, _ := realKratos(t)
+	ctx := context.Background()
+	run := uniq()
+	tr, err := NewTranslator(passwords.Options{Key: recipeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []Identity
+	var exprs []string
+	for i, tc := range recipeCases() {
+		if !tc.ok {
+			continue
+		}
+		h, _, err := tr.Translate(passwords.Stored{Hash: tc.hash, Salt: tc.salt, Format: "recipe:" + tc.expr})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		ids = append(ids, Identity{Traits: map[string]any{"email": fmt.Sprintf("recipe-%d-%s@example.com", i, run)}, Password: &Password{Hash: h}})
+		exprs = append(exprs, tc.expr)
+	}
+	res, err := c.ImportBatch(ctx, run, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != strategies.OutcomeInserted {
+			t.Fatalf("%s: %+v", exprs[i], r)
+		}
+		id := r.ID
+		t.Cleanup(func() { _, _ = c.Delete(context.Background(), id) })
+		email := ids[i].Traits["email"].(string)
+		right, err1 := c.SignIn(ctx, email, recipePassword)
+		wrong, err2 := c.SignIn(ctx, email, recipePassword+"!")
+		if err1 != nil || err2 != nil || !right.OK || wrong.OK {
+			t.Errorf("%s: right %+v %v, wrong %+v %v", exprs[i], right, err1, wrong, err2)
+		}
+		t.Logf("%s: signed in %v, wrong password refused %v", exprs[i], right.OK, !wrong.OK)
+	}
+}

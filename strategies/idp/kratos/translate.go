@@ -86,8 +86,8 @@ var rules = []Rule{
 	{Format: "sha512", Syntax: "$sha512$pf={PASSWORD}$$<b64 hash>"},
 	{Format: "sha512_salt_password", Syntax: "$sha512$pf={SALT}{PASSWORD}$<b64 salt>$<b64 hash>"},
 	{Format: "sha512_password_salt", Syntax: "$sha512$pf={PASSWORD}{SALT}$<b64 salt>$<b64 hash>"},
-	{Format: "recipe",
-		Reason: "a home-grown expression: Kratos has no general form for it; a recipe of one digest over salt, password and literals could map to a pf template, not done yet"},
+	{Format: "recipe", Syntax: "$<alg>$pf=<template>$<b64 salt>$<b64 hash> for one md5/sha1/sha256/sha512 over salt, password and literals; $hmac-<alg>$<b64 hex MAC>$<b64 key> for hmac_<alg>(key, password)",
+		Reason: "other recipes (nested digests, hex(), upper()...) have no Kratos form"},
 }
 
 // Table returns the translation table: for each legacy format cutover verifies, the
@@ -115,6 +115,7 @@ func RuleFor(format string) (Rule, bool) {
 type Translator struct {
 	v        *passwords.Verifier
 	firebase *passwords.FirebaseConfig
+	key      []byte // the plan's password_key, for hmac recipes
 }
 
 // NewTranslator returns a Translator; opts are the plan's password options (the
@@ -124,7 +125,7 @@ func NewTranslator(opts passwords.Options) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Translator{v: v, firebase: opts.Firebase}, nil
+	return &Translator{v: v, firebase: opts.Firebase, key: append([]byte(nil), opts.Key...)}, nil
 }
 
 // Translate returns the hash to import into Kratos for s, and the format it was read
@@ -146,7 +147,15 @@ func (t *Translator) Translate(s passwords.Stored) (hash, format string, err err
 			Message: fmt.Sprintf("the hash could be %s or %s, which Kratos verifies differently; set password_format in the plan", d.Format, all[1].Format)}
 	}
 	if d.Format == "recipe" {
-		return "", "recipe", notImportable("recipe")
+		expr := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s.Format), "recipe:"))
+		h, err := convRecipe(t, s, expr)
+		if err != nil {
+			return "", "recipe", err
+		}
+		if err := CheckHash(h); err != nil {
+			return "", "recipe", fmt.Errorf("translate recipe hash for kratos: %w", err)
+		}
+		return h, "recipe", nil
 	}
 	conv, ok := converters[d.Format]
 	if !ok {
