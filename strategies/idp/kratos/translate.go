@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,9 +34,9 @@ func (r Rule) Importable() bool { return r.Syntax != "" }
 // but its comparator cannot decode is accepted at import and fails every sign-in.
 var rules = []Rule{
 	{Format: "bcrypt", Syntax: "$2a$/$2b$/$2y$ as is",
-		Reason: "Kratos refuses passwords longer than 72 bytes at sign-in, where bcrypt elsewhere ignores the excess"},
+		Reason: "Kratos refuses a password longer than 72 bytes at sign-in (invalid_credentials), where bcrypt elsewhere ignores the excess"},
 	{Format: "django_bcrypt", Syntax: "$2b$ (the bcrypt$ prefix dropped)",
-		Reason: "Kratos refuses passwords longer than 72 bytes at sign-in"},
+		Reason: "Kratos refuses a password longer than 72 bytes at sign-in (invalid_credentials)"},
 	{Format: "django_bcrypt_sha256",
 		Reason: "bcrypt over hex(sha256(password)): Kratos's bcrypt takes the raw password and it has no pre-hash step"},
 	{Format: "wordpress_bcrypt",
@@ -85,8 +86,8 @@ var rules = []Rule{
 	{Format: "sha512", Syntax: "$sha512$pf={PASSWORD}$$<b64 hash>"},
 	{Format: "sha512_salt_password", Syntax: "$sha512$pf={SALT}{PASSWORD}$<b64 salt>$<b64 hash>"},
 	{Format: "sha512_password_salt", Syntax: "$sha512$pf={PASSWORD}{SALT}$<b64 salt>$<b64 hash>"},
-	{Format: "recipe",
-		Reason: "a home-grown expression: Kratos has no general form for it; a recipe of one digest over salt, password and literals could map to a pf template, not done yet"},
+	{Format: "recipe", Syntax: "$<alg>$pf=<template>$<b64 salt>$<b64 hash> for one md5/sha1/sha256/sha512 over salt, password and literals; $hmac-<alg>$<b64 hex MAC>$<b64 key> for hmac_<alg>(key, password)",
+		Reason: "other recipes (nested digests, hex(), upper()...) have no Kratos form"},
 }
 
 // Table returns the translation table: for each legacy format cutover verifies, the
@@ -114,6 +115,7 @@ func RuleFor(format string) (Rule, bool) {
 type Translator struct {
 	v        *passwords.Verifier
 	firebase *passwords.FirebaseConfig
+	key      []byte // the plan's password_key, for hmac recipes
 }
 
 // NewTranslator returns a Translator; opts are the plan's password options (the
@@ -123,7 +125,7 @@ func NewTranslator(opts passwords.Options) (*Translator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Translator{v: v, firebase: opts.Firebase}, nil
+	return &Translator{v: v, firebase: opts.Firebase, key: append([]byte(nil), opts.Key...)}, nil
 }
 
 // Translate returns the hash to import into Kratos for s, and the format it was read
@@ -145,7 +147,15 @@ func (t *Translator) Translate(s passwords.Stored) (hash, format string, err err
 			Message: fmt.Sprintf("the hash could be %s or %s, which Kratos verifies differently; set password_format in the plan", d.Format, all[1].Format)}
 	}
 	if d.Format == "recipe" {
-		return "", "recipe", notImportable("recipe")
+		expr := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s.Format), "recipe:"))
+		h, err := convRecipe(t, s, expr)
+		if err != nil {
+			return "", "recipe", err
+		}
+		if err := CheckHash(h); err != nil {
+			return "", "recipe", fmt.Errorf("translate recipe hash for kratos: %w", err)
+		}
+		return h, "recipe", nil
 	}
 	conv, ok := converters[d.Format]
 	if !ok {
@@ -515,4 +525,23 @@ func b64loose(s string) ([]byte, error) {
 // ab64 decodes passlib's adapted base64 ("." for "+", no padding).
 func ab64(s string) ([]byte, error) {
 	return b64loose(strings.ReplaceAll(s, ".", "+"))
+}
+
+// ForUser returns the password credential of a canonical user for Kratos: nil when
+// the user has no usable password (none mapped, or an unusable marker such as Django's
+// "!..."), the translated hash otherwise, or Translate's error when it cannot travel
+// (the caller decides: the user without a password, or the lazy strategy).
+func (t *Translator) ForUser(u *strategies.User) (*Password, error) {
+	if u.PasswordHash == "" || passwords.Unusable(u.PasswordHash) {
+		return nil, nil
+	}
+	h, _, err := t.Translate(passwords.Stored{Hash: u.PasswordHash, Salt: u.PasswordSalt, Format: u.PasswordFormat})
+	if err != nil {
+		var se *strategies.Error
+		if errors.As(err, &se) && se.Row == 0 {
+			se.Row, se.Line = u.Row, u.Line
+		}
+		return nil, err
+	}
+	return &Password{Hash: h}, nil
 }

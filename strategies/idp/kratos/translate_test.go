@@ -1,6 +1,13 @@
 package kratos
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -54,7 +61,7 @@ func TestTableCoversEveryFormat(t *testing.T) {
 			t.Errorf("format %s has no rule in the Kratos table", name)
 			continue
 		}
-		if _, has := converters[name]; has != r.Importable() {
+		if _, has := converters[name]; has != r.Importable() && name != "recipe" { // recipes: recipe.go
 			t.Errorf("format %s: converter present %v, but rule importable %v", name, has, r.Importable())
 		}
 		if !r.Importable() && r.Reason == "" {
@@ -128,9 +135,10 @@ func TestTranslateVectors(t *testing.T) {
 			}
 		})
 	}
-	// Every importable format must have been proven with a real implementation's hash.
+	// Every importable format must have been proven with a real implementation's hash
+	// (recipes are home-grown by definition: TestTranslateRecipes).
 	for _, r := range Table() {
-		if r.Importable() && !seen[r.Format] {
+		if r.Importable() && !seen[r.Format] && r.Format != "recipe" {
 			t.Errorf("importable format %s has no vector from a real implementation", r.Format)
 		}
 	}
@@ -172,7 +180,7 @@ func TestTranslateRefusals(t *testing.T) {
 		{"salted digest without a named format", passwords.Stored{Hash: "59A2259A7F78287C5E19FC2344475B37", Salt: "s4lt-Xy"}, strategies.CodeUnsupportedHash},
 		{"firebase without the hash config", passwords.Stored{Hash: "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==", Salt: "42xEC+ixf3L2lw==", Format: "firebase_scrypt"}, strategies.CodeUnsupportedHash},
 		{"phpass", passwords.Stored{Hash: "$P$984478476IagS59wHZvyQMArzfx58u."}, strategies.CodeUnsupportedHash},
-		{"recipe", passwords.Stored{Hash: "abc", Format: "recipe:sha256(salt + password)"}, strategies.CodeUnsupportedHash},
+		{"recipe with no Kratos form", passwords.Stored{Hash: "abc", Format: "recipe:md5(md5(password) + salt)"}, strategies.CodeUnsupportedHash},
 		{"DES crypt in LDAP", passwords.Stored{Hash: "{CRYPT}abJnggxhB/yWI"}, strategies.CodeUnsupportedHash},
 		{"unknown", passwords.Stored{Hash: "not a hash at all"}, strategies.CodeUnknownHash},
 	} {
@@ -260,5 +268,98 @@ func TestTranslateHashedFormats(t *testing.T) {
 	}
 	if !slices.Contains(passwords.HashFormats(), "bcrypt") {
 		t.Errorf("passwords.HashFormats() lost bcrypt: %v", passwords.HashFormats())
+	}
+}
+
+func TestForUser(t *testing.T) {
+	tr, _ := NewTranslator(passwords.Options{})
+	for _, tc := range []struct {
+		name    string
+		u       strategies.User
+		want    bool // a password
+		wantErr bool
+	}{
+		{"no hash", strategies.User{Row: 1}, false, false},
+		{"unusable", strategies.User{Row: 2, PasswordHash: "!8HbXkQ2"}, false, false},
+		{"django", strategies.User{Row: 3, PasswordHash: "pbkdf2_sha256$260000$hoZrBAIgQQcrSmioVecBam$FeaL1qJ5ISjDkRie15iMhA8T1THum/n4TYtZeG4qWuA="}, true, false},
+		{"auto format", strategies.User{Row: 4, PasswordHash: "$P$984478476IagS59wHZvyQMArzfx58u.", PasswordFormat: "auto"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tr.ForUser(&tc.u)
+			if (p != nil) != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("ForUser = %+v, %v; want password %v, error %v", p, err, tc.want, tc.wantErr)
+			}
+			var se *strategies.Error
+			if err != nil && (!errors.As(err, &se) || se.Row != tc.u.Row) {
+				t.Errorf("error %v does not name row %d", err, tc.u.Row)
+			}
+		})
+	}
+}
+
+type recipeCase struct {
+	expr, hash, salt string
+	ok               bool // Kratos can express it
+}
+
+const recipePassword, recipeSalt = "pässwörd 1", "s4lt{x}"
+
+var recipeKey = []byte("pepper-0123")
+
+// recipeCases are hashes computed the way each recipe says (the tests check them with
+// cutover's own verifier before translating).
+func recipeCases() []recipeCase {
+	pw, salt := recipePassword, recipeSalt
+	sha1Hex := func(b string) string { s := sha1.Sum([]byte(b)); return hex.EncodeToString(s[:]) }
+	sha256B64 := func(b string) string { s := sha256.Sum256([]byte(b)); return base64.StdEncoding.EncodeToString(s[:]) }
+	md5Hex := func(b string) string { s := md5.Sum([]byte(b)); return strings.ToUpper(hex.EncodeToString(s[:])) }
+	mac := hmac.New(sha256.New, recipeKey)
+	mac.Write([]byte(pw))
+	return []recipeCase{
+		{"sha1(salt + password)", sha1Hex(salt + pw), salt, true},
+		{"sha256(password + \"::\" + salt)", sha256B64(pw + "::" + salt), salt, true},
+		{"md5(\"site\" + password)", md5Hex("site" + pw), "", true},
+		{"hmac_sha256(key, password)", hex.EncodeToString(mac.Sum(nil)), "", true},
+		{"md5(md5(password) + salt)", "", salt, false},
+		{"sha1(\"{PASSWORD}\" + password)", sha1Hex("{PASSWORD}" + pw), "", false},
+		{"sha1(salt)", sha1Hex(salt), salt, false},
+	}
+}
+
+// TestTranslateRecipes: recipes Kratos can express become pf templates or HMACs that
+// Kratos's comparator verifies; the others are refused.
+func TestTranslateRecipes(t *testing.T) {
+	tr, err := NewTranslator(passwords.Options{Key: recipeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := passwords.New(passwords.Options{Key: recipeKey})
+	pw := recipePassword
+	for _, tc := range recipeCases() {
+		t.Run(tc.expr, func(t *testing.T) {
+			s := passwords.Stored{Hash: tc.hash, Salt: tc.salt, Format: "recipe:" + tc.expr}
+			if tc.ok {
+				if ok, err := v.Verify(context.Background(), s, pw); !ok || err != nil {
+					t.Fatalf("the fixture does not verify with cutover's recipe: %v, %v", ok, err)
+				}
+			}
+			h, _, err := tr.Translate(s)
+			if !tc.ok {
+				var se *strategies.Error
+				if !errors.As(err, &se) || se.Code != strategies.CodeUnsupportedHash {
+					t.Fatalf("Translate = %q, %v; want not importable", h, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Translate: %v", err)
+			}
+			if err := kratosCompare(pw, h); err != nil {
+				t.Errorf("Kratos compare of %s, right password: %v", h, err)
+			}
+			if err := kratosCompare(pw+"!", h); !errors.Is(err, errMismatch) {
+				t.Errorf("Kratos compare of %s, wrong password: %v, want a mismatch", h, err)
+			}
+		})
 	}
 }
