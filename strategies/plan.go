@@ -305,6 +305,7 @@ func ParsePlan(name string, data []byte) (*Plan, error) {
 	}
 	p.lines = map[string]int{}
 	keyLines(doc, "", p.lines)
+	p.applyVendorMapping()
 	if err := p.validate(name, doc); err != nil {
 		return nil, err
 	}

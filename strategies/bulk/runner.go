@@ -176,6 +176,9 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		known: r.Known,
 	}
 	if err := ru.prepare(ctx); err != nil {
+		if ru.src != nil {
+			ru.src.Close()
+		}
 		return nil, err
 	}
 	defer ru.src.Close()
@@ -307,30 +310,21 @@ type run struct {
 // prepare opens the source, the mapper, the logs, and (dry run) learns who exists.
 func (ru *run) prepare(ctx context.Context) error {
 	p := ru.plan
-	var key []byte
-	if p.Mapping.PasswordKey != "" {
-		k, err := strategies.Expand("mapping.password_key", p.Mapping.PasswordKey)
-		if err != nil {
-			return err
-		}
-		key = []byte(k)
-	}
-	v, err := passwords.New(passwords.Options{Key: key})
-	if err != nil {
-		return fmt.Errorf("set up password formats: %w", err)
-	}
-	ru.verifier = v
-	m, err := mapping.New(p, mapping.Options{Verifier: v})
-	if err != nil {
-		return err
-	}
-	ru.mapper = m
-	ru.identifier = m.Identifier()
 	src, err := sources.Open(ctx, p)
 	if err != nil {
 		return err
 	}
 	ru.src = src
+	// The source first: a Firebase export carries the hash parameters its hashes need.
+	if ru.verifier, err = sources.Verifier(ctx, p, src); err != nil {
+		return err
+	}
+	m, err := mapping.New(p, mapping.Options{Verifier: ru.verifier})
+	if err != nil {
+		return err
+	}
+	ru.mapper = m
+	ru.identifier = m.Identifier()
 	ru.total = -1
 	if c, ok := src.(sources.Counter); ok {
 		if n, _, err := c.Count(ctx); err == nil {

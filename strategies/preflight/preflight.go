@@ -159,16 +159,21 @@ func Gate(ctx context.Context, p *strategies.Plan, opts Options) error {
 func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
-	m, err := mapping.New(p, opts.Mapping)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
 	src, err := sources.Open(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if opts.Mapping.Verifier == nil {
+		if opts.Mapping.Verifier, err = sources.Verifier(ctx, p, src); err != nil {
+			return nil, err
+		}
+	}
+	m, err := mapping.New(p, opts.Mapping)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
 	r := &Report{
 		Plan:       p.File,
 		Source:     describeSource(p),
@@ -433,8 +438,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 // JSON exports optional fields are simply left out, so there it is a warning.
 func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []string) {
 	absent := m.Absent()
-	complete := p.Source.Kind != strategies.SourceJSON && p.Source.Kind != strategies.SourceNDJSON &&
-		p.Source.Kind != strategies.SourceAuth0 && p.Source.Kind != strategies.SourceFirebase
+	complete := completeRecords(p.Source.Kind)
 	have := ""
 	if len(columns) > 0 {
 		have = " (the source has " + strings.Join(columns, ", ") + ")"
@@ -455,13 +459,26 @@ func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []s
 	}
 }
 
+// completeRecords reports whether every record of a source kind has every column
+// (databases, CSV), so a column no record has is not there at all.
+func completeRecords(kind string) bool {
+	switch kind {
+	case strategies.SourceJSON, strategies.SourceNDJSON, strategies.SourceAuth0, strategies.SourceFirebase:
+		return false
+	}
+	return true
+}
+
 // checkPasswords reports a password column that holds no hash in any row read: users
 // would silently move without passwords, which a plan must say on purpose.
 func (r *Report) checkPasswords(p *strategies.Plan, m *mapping.Mapper) {
 	mp := p.Mapping
 	if mp.PasswordHash.IsZero() || strings.TrimSpace(mp.PasswordFormat) == strategies.PasswordFormatNone ||
-		p.Strategy == strategies.StrategyAuthOnly || r.mapped == 0 || m.Hashes() > 0 || m.Absent()["password_hash"] >= r.mapped {
-		return // absent altogether: checkColumns said so
+		p.Strategy == strategies.StrategyAuthOnly || r.mapped == 0 || m.Hashes() > 0 {
+		return
+	}
+	if completeRecords(p.Source.Kind) && m.Absent()["password_hash"] >= r.mapped {
+		return // not a column of the source: checkColumns said so
 	}
 	r.problems = append(r.problems, p.PlanError("mapping.password_hash",
 		"the column %q holds no password hash in any of the %s rows read, so every user would move without a password; map the column that holds the hashes, or set mapping.password_format: none to move users without passwords on purpose",

@@ -405,6 +405,9 @@ func decodeMap(b []byte) (map[string]any, error) {
 func (s *jsonSource) flattenRecord(obj map[string]any) map[string]any {
 	out := make(map[string]any, len(obj))
 	flatten(out, "", obj)
+	if s.kind == strategies.SourceAuth0 {
+		auth0Fields(out)
+	}
 	if s.kind == strategies.SourceFirebase {
 		firebaseFields(out)
 	}
