@@ -185,15 +185,26 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 		Warned:     map[string]int64{},
 	}
 	sc := &scan{r: r, opts: opts, m: m, start: start, total: -1}
-	if d, ok := src.(sources.Describer); ok {
-		if s, err := d.Describe(ctx); err == nil {
-			sc.total, sc.columns = tableInfo(p, s)
-		} else {
-			opts.Log.Debug("describe source", "err", err)
+	// The schema gives progress its total and checkColumns the columns. A sampled run
+	// (the gate, on every run's start) has no progress to show and gets its columns
+	// from the records, so it asks only when there was no record to go by.
+	describe := func() {
+		if d, ok := src.(sources.Describer); ok {
+			if s, err := d.Describe(ctx); err == nil {
+				sc.total, sc.columns = tableInfo(p, s)
+			} else {
+				opts.Log.Debug("describe source", "err", err)
+			}
 		}
+	}
+	if opts.Limit == 0 || opts.Progress != nil {
+		describe()
 	}
 	if err := sc.read(ctx, src); err != nil {
 		return nil, err
+	}
+	if r.Rows == 0 && sc.columns == nil {
+		describe()
 	}
 	sc.progress()
 	if err := m.Close(); err != nil {
@@ -401,6 +412,9 @@ func tableInfo(p *strategies.Plan, s *sources.Schema) (int64, []string) {
 	for i, c := range t.Columns {
 		cols[i] = c.Name
 	}
+	// Sorted, as columns read from a record are: the gate (which reads records) and plan
+	// check (which asks the schema) then print the same message.
+	slices.Sort(cols)
 	return t.EstimatedRows, cols
 }
 
