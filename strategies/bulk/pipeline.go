@@ -188,6 +188,16 @@ func (rd *reader) row(r sources.Record) error {
 			return err
 		}
 	}
+	if u != nil {
+		// Authgear stores login ids lower-cased but looks up the value sent: a re-run
+		// sending Alice@Example.com next to a stored alice@example.com fails with
+		// DuplicatedIdentity instead of skipping. Send what the target stores; the
+		// outcome log keeps the source's spelling. (ToLower does not allocate when the
+		// address is lower-case already, as most are.)
+		if low := strings.ToLower(u.Email); low != u.Email {
+			u.LegacyEmail, u.Email = u.Email, low
+		}
+	}
 	l := ru.lineFor(r, u)
 	known := ""
 	if ru.known != nil && u != nil {
