@@ -438,7 +438,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	for _, k := range slices.Sorted(maps.Keys(r.Warned)) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("mapping.%s: %d users move without it, its value being invalid (see the outcome warnings); fix the source, or set mapping.strict_profile: true to reject those rows", k, r.Warned[k]))
 	}
-	r.checkRows(p)
+	r.checkRows()
 	for _, e := range r.problems {
 		r.Blockers = append(r.Blockers, e.Error())
 	}
@@ -500,9 +500,10 @@ func (r *Report) checkPasswords(p *strategies.Plan, m *mapping.Mapper) {
 }
 
 // checkRows reports a source with nothing to import.
-func (r *Report) checkRows(p *strategies.Plan) {
+func (r *Report) checkRows() {
 	nothing := func(format string, args ...any) {
-		r.problems = append(r.problems, &strategies.Error{Code: strategies.CodeNothingToImport, File: p.File, Message: fmt.Sprintf(format, args...)})
+		// No file: the message is about the source, and plan check's report names it.
+		r.problems = append(r.problems, &strategies.Error{Code: strategies.CodeNothingToImport, Message: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case r.Rows == 0:
@@ -513,7 +514,11 @@ func (r *Report) checkRows(p *strategies.Plan) {
 			which = fmt.Sprintf("no row is valid among the first %s", strategies.GroupDigits(r.Rows))
 		}
 		reason := reasonsByCount(r.Invalid)[0]
-		why := fmt.Sprintf("%s of them are %s", strategies.GroupDigits(r.Invalid[reason]), reason)
+		verb := "are"
+		if r.Invalid[reason] == 1 {
+			verb = "is"
+		}
+		why := fmt.Sprintf("%s of them %s %s", strategies.GroupDigits(r.Invalid[reason]), verb, reason)
 		if ex := r.Examples[reason]; len(ex) > 0 {
 			loc := fmt.Sprintf("row %d", ex[0].Row)
 			if ex[0].Field != "" {
