@@ -310,6 +310,7 @@ func ParsePlan(name string, data []byte) (*Plan, error) {
 	}
 	p.lines = map[string]int{}
 	keyLines(doc, "", p.lines)
+	p.applyVendorMapping()
 	if err := p.validate(name, doc); err != nil {
 		return nil, err
 	}
@@ -358,74 +359,14 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 	if err := oneOf(bad, "strategy", p.Strategy, StrategyBulk, StrategyLazy, StrategyAuthOnly); err != nil {
 		return err
 	}
-	s := p.Source
-	if err := oneOf(bad, "source.kind", s.Kind, sourceKindNames()...); err != nil {
+	if err := p.Source.validate(bad); err != nil {
 		return err
 	}
-	kind, _ := SourceKindOf(s.Kind)
-	switch {
-	case kind.Directory:
-		if err := s.LDAP.validate(bad); err != nil {
-			return err
-		}
-	case kind.DSN && s.DSN == "":
-		return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
-	case !kind.DSN && s.Path == "":
-		return bad("source.path", "missing; a %s source needs the file's path", s.Kind)
-	}
-	if kind.Database {
-		if s.Table == "" && s.Query == "" {
-			return bad("source.table", "missing; name the users table (or give source.query)")
-		}
-		if s.Table != "" && s.Query != "" {
-			return bad("source.query", "give source.table or source.query, not both")
-		}
-	}
-	if s.Kind == SourceFirebase && s.HashConfig == "" {
-		return bad("source.hash_config", "missing; a Firebase export needs the project's password hash parameters (Authentication > Users > Password hash parameters, saved as JSON)")
-	}
-	if s.Delimiter != "" && s.Delimiter != "," && s.Delimiter != ";" && s.Delimiter != "\t" && s.Delimiter != "|" {
-		return bad("source.delimiter", "%q is not supported; use \",\", \";\", \"|\" or a tab", s.Delimiter)
-	}
-	m := p.Mapping
-	if m.Email.IsZero() && m.PhoneNumber.IsZero() && m.PreferredUsername.IsZero() {
-		return bad("mapping", "no identifier is mapped; map at least one of email, phone_number or preferred_username")
-	}
-	for _, f := range m.Fields() {
-		if f.Ref.Transform != "" && !slices.Contains(Transforms, f.Ref.Transform) {
-			return bad("mapping."+f.Key, "unknown transform %q; use one of %s", f.Ref.Transform, strings.Join(Transforms, ", "))
-		}
-	}
-	if pf := m.PasswordFormat; strings.HasPrefix(pf, "recipe:") && strings.TrimSpace(strings.TrimPrefix(pf, "recipe:")) == "" {
-		return bad("mapping.password_format", "the recipe is empty; write e.g. recipe:sha256(salt + password)")
-	}
-	t := p.Target
-	if err := oneOf(bad, "target.kind", t.Kind, TargetMockIDP, TargetAuthgear); err != nil {
+	if err := p.Mapping.validate(bad); err != nil {
 		return err
 	}
-	switch t.Kind {
-	case TargetMockIDP:
-		if t.Profile != "" {
-			if err := oneOf(bad, "target.profile", t.Profile, ProfileAuthgear, ProfilePermissive); err != nil {
-				return err
-			}
-		}
-	case TargetAuthgear:
-		if t.Profile != "" {
-			return bad("target.profile", "profiles choose how the bundled mock IdP behaves; remove it for an authgear target")
-		}
-		if t.URL == "" {
-			return bad("target.url", "missing; give the Authgear endpoint, e.g. https://myapp.authgear.cloud")
-		}
-		if u, err := url.Parse(t.URL); err != nil || u.Scheme == "" || u.Host == "" {
-			return bad("target.url", "%q is not an absolute URL", t.URL)
-		}
-		if t.Project == "" {
-			return bad("target.project", "missing; the Admin API JWT audience is your project id")
-		}
-		if t.KeyFile == "" {
-			return bad("target.key_file", "missing; download the Admin API private key (Advanced > Admin API) and give its path")
-		}
+	if err := p.Target.validate(bad); err != nil {
+		return err
 	}
 	if err := p.Bulk.validate(bad); err != nil {
 		return err
@@ -765,4 +706,85 @@ func cleanYAMLErr(err error) string {
 	s = strings.TrimPrefix(s, "unmarshal errors:\n")
 	s = strings.Join(strings.Fields(s), " ")
 	return strings.ReplaceAll(s, "strategies.", "")
+}
+
+// validate checks the source: a kind, and the DSN or path and table it needs.
+func (s *SourceSpec) validate(bad badFunc) error {
+	if err := oneOf(bad, "source.kind", s.Kind, sourceKindNames()...); err != nil {
+		return err
+	}
+	kind, _ := SourceKindOf(s.Kind)
+	switch {
+	case kind.Directory:
+		if err := s.LDAP.validate(bad); err != nil {
+			return err
+		}
+	case kind.DSN && s.DSN == "":
+		return bad("source.dsn", "missing; a %s source needs a DSN, e.g. dsn: ${LEGACY_DSN}", s.Kind)
+	case !kind.DSN && s.Path == "":
+		return bad("source.path", "missing; a %s source needs the file's path", s.Kind)
+	}
+	if kind.Database {
+		if s.Table == "" && s.Query == "" {
+			return bad("source.table", "missing; name the users table (or give source.query)")
+		}
+		if s.Table != "" && s.Query != "" {
+			return bad("source.query", "give source.table or source.query, not both")
+		}
+	}
+	if s.Kind == SourceFirebase && s.HashConfig == "" {
+		return bad("source.hash_config", "missing; a Firebase export needs the project's password hash parameters (Authentication > Users > Password hash parameters, saved as JSON)")
+	}
+	if s.Delimiter != "" && s.Delimiter != "," && s.Delimiter != ";" && s.Delimiter != "\t" && s.Delimiter != "|" {
+		return bad("source.delimiter", "%q is not supported; use \",\", \";\", \"|\" or a tab", s.Delimiter)
+	}
+	return nil
+}
+
+// validate checks the mapping: an identifier, known transforms, a non-empty recipe.
+func (m *Mapping) validate(bad badFunc) error {
+	if m.Email.IsZero() && m.PhoneNumber.IsZero() && m.PreferredUsername.IsZero() {
+		return bad("mapping", "no identifier is mapped; map at least one of email, phone_number or preferred_username")
+	}
+	for _, f := range m.Fields() {
+		if f.Ref.Transform != "" && !slices.Contains(Transforms, f.Ref.Transform) {
+			return bad("mapping."+f.Key, "unknown transform %q; use one of %s", f.Ref.Transform, strings.Join(Transforms, ", "))
+		}
+	}
+	if pf := m.PasswordFormat; strings.HasPrefix(pf, "recipe:") && strings.TrimSpace(strings.TrimPrefix(pf, "recipe:")) == "" {
+		return bad("mapping.password_format", "the recipe is empty; write e.g. recipe:sha256(salt + password)")
+	}
+	return nil
+}
+
+// validate checks the target: a kind, and what that kind needs.
+func (t *Target) validate(bad badFunc) error {
+	if err := oneOf(bad, "target.kind", t.Kind, TargetMockIDP, TargetAuthgear); err != nil {
+		return err
+	}
+	switch t.Kind {
+	case TargetMockIDP:
+		if t.Profile != "" {
+			if err := oneOf(bad, "target.profile", t.Profile, ProfileAuthgear, ProfilePermissive); err != nil {
+				return err
+			}
+		}
+	case TargetAuthgear:
+		if t.Profile != "" {
+			return bad("target.profile", "profiles choose how the bundled mock IdP behaves; remove it for an authgear target")
+		}
+		if t.URL == "" {
+			return bad("target.url", "missing; give the Authgear endpoint, e.g. https://myapp.authgear.cloud")
+		}
+		if u, err := url.Parse(t.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			return bad("target.url", "%q is not an absolute URL", t.URL)
+		}
+		if t.Project == "" {
+			return bad("target.project", "missing; the Admin API JWT audience is your project id")
+		}
+		if t.KeyFile == "" {
+			return bad("target.key_file", "missing; download the Admin API private key (Advanced > Admin API) and give its path")
+		}
+	}
+	return nil
 }

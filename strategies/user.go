@@ -7,9 +7,9 @@ type User struct {
 	Line int // physical line where the record starts (file sources), else 0
 
 	LegacyID string
-	Email    string // trimmed and lower-cased, as the target stores it
-	// LegacyEmail is the email as the source wrote it, when normalising changed it
-	// (Alice@Example.com): kept for the outcome log, never sent.
+	Email    string // as in the source, trimmed (bulk lower-cases it to send)
+	// LegacyEmail is the email as the source wrote it when bulk lower-cased Email to
+	// send it (Alice@Example.com): kept for the outcome log, never sent.
 	LegacyEmail         string
 	EmailVerified       *bool
 	PhoneNumber         string // E.164 after normalisation

@@ -98,6 +98,8 @@ func (r *Runner) Execute(ctx context.Context, p *strategies.Plan, o strategies.R
 			progress(pr)
 		}
 	}
+	// bulk.Runner.Run runs preflight's gate on the import plan before anything reaches
+	// the target, so an authonly run refuses the same plan mistakes as run and plan check.
 	br := &bulk.Runner{OpenTarget: r.OpenTarget, Log: log}
 	rep, err := br.Run(ctx, ImportPlan(p), o)
 	if err != nil {

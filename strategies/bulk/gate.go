@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/preflight"
 )
 
@@ -16,21 +15,7 @@ import (
 // lacks, a password column with no hash, or a source with no valid row stops here with
 // plan check's message, instead of importing everyone without a password or nobody.
 func (r *Runner) gate(ctx context.Context, p *strategies.Plan) error {
-	var key []byte
-	if p.Mapping.PasswordKey != "" {
-		k, err := strategies.Expand("mapping.password_key", p.Mapping.PasswordKey)
-		if err != nil {
-			return err
-		}
-		key = []byte(k)
-	}
-	v, err := passwords.New(passwords.Options{Key: key})
-	if err != nil {
-		return fmt.Errorf("set up password formats: %w", err)
-	}
-	opts := preflight.Options{Log: r.Log}
-	opts.Mapping.Verifier = v
-	return preflight.Gate(ctx, p, opts)
+	return preflight.Gate(ctx, p, preflight.Options{Log: r.Log})
 }
 
 // nothingImported turns a finished run in which no row reached the target (every row

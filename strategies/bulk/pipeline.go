@@ -177,6 +177,8 @@ func (rd *reader) row(r sources.Record) error {
 	if r.Err == nil {
 		u, errs = ru.mapper.Map(r)
 	}
+	// Rows of earlier attempts are still mapped (above), so duplicate detection sees
+	// the whole source, but only this attempt's rows go further.
 	if ru.onlyFailed && !ru.state.Failed.has(r.Row) || !ru.onlyFailed && ru.state.Done.has(r.Row) {
 		return nil
 	}
@@ -184,6 +186,16 @@ func (rd *reader) row(r sources.Record) error {
 		var err error
 		if rd.cur, err = rd.take(false); err != nil {
 			return err
+		}
+	}
+	if u != nil {
+		// Authgear stores login ids lower-cased but looks up the value sent: a re-run
+		// sending Alice@Example.com next to a stored alice@example.com fails with
+		// DuplicatedIdentity instead of skipping. Send what the target stores; the
+		// outcome log keeps the source's spelling. (ToLower does not allocate when the
+		// address is lower-case already, as most are.)
+		if low := strings.ToLower(u.Email); low != u.Email {
+			u.LegacyEmail, u.Email = u.Email, low
 		}
 	}
 	l := ru.lineFor(r, u)
@@ -210,6 +222,7 @@ func (rd *reader) row(r sources.Record) error {
 	if rd.scratch, err = idp.AppendRecord(rd.scratch[:0], u, pw); err != nil {
 		return rd.local(l, strategies.OutcomeInvalid, string(strategies.CodeInvalidValue)+": "+err.Error())
 	}
+	// A record that cannot fit even an empty batch would loop on 413s: fail it here.
 	if len(rd.scratch) > rd.cur.batch.MaxRecord() {
 		return rd.local(l, strategies.OutcomeFailed, reasonTooLarge)
 	}
@@ -295,6 +308,8 @@ func identifierOf(u *strategies.User, identifier string) string {
 // (noPW then holds the reason, kept on the row's outcome line).
 func (ru *run) password(u *strategies.User) (pw *idp.Password, noPW string, o strategies.Outcome, why string) {
 	if u.PasswordHash == "" {
+		// No hash is not an error (a social-login user, an unusable password), but it is
+		// counted: the user needs a reset or a one-time code.
 		return nil, ru.noHash(), "", ""
 	}
 	s := passwords.Stored{Hash: u.PasswordHash, Salt: u.PasswordSalt, Format: u.PasswordFormat}
@@ -305,6 +320,7 @@ func (ru *run) password(u *strategies.User) (pw *idp.Password, noPW string, o st
 		}
 		return pw, "", "", ""
 	}
+	// Name the format in the reason, so the report groups the rows by what to do.
 	format := u.PasswordFormat
 	if format == "" || format == "auto" {
 		if d, err := ru.verifier.Detect(s); err == nil {
@@ -336,6 +352,8 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 	}
 	out := u.lines[base:]
 	if ru.dryRun {
+		// Decide as the target would, from the identifiers it holds (lower-cased, as
+		// Authgear stores them), without sending anything.
 		for i, m := range u.rows {
 			switch {
 			case ru.existing != nil && ru.existing[strings.ToLower(m.ident)] && u.upsert:
@@ -353,6 +371,8 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 	if err != nil {
 		return err
 	}
+	// The header (upsert, identifier) is kept apart so a 413 can split the batch and
+	// send each half under the same options.
 	body := u.batch.Body()
 	return ru.post(ctx, post{hdr: body[:u.rows[0].start], body: body, rows: u.rows, out: out, recovery: u.recovery, pt: &u.poll, batch: seq})
 }
@@ -415,6 +435,9 @@ func (ru *run) post(ctx context.Context, ps post) error {
 	if err != nil {
 		return ru.postFailed(ctx, ps, err)
 	}
+	// A detail per record is the contract, but a target that repeats or skips one must
+	// not shift outcomes onto other rows: each index is taken once, and rows without a
+	// detail fail with reasonNoOutcome rather than being guessed.
 	seen := make([]bool, len(ps.rows))
 	for i := range job.Details {
 		d := &job.Details[i]
@@ -558,6 +581,7 @@ func (ru *run) importBody(ctx context.Context, ps post) (*idp.Job, error) {
 	if j.Status == idp.StatusCompleted && j.Summary != nil {
 		return j, nil
 	}
+	// Resent is known only from the start call; the polls return a fresh Job.
 	resent := j.Resent
 	wait := max(pt.perRecord*time.Duration(n)*3/4-time.Since(start), minPoll)
 	step := minPoll
@@ -581,6 +605,8 @@ func (ru *run) importBody(ctx context.Context, ps post) (*idp.Job, error) {
 		wait, step = step, min(step*3/2, maxPoll)
 	}
 	j.Resent = resent
+	// A moving average: the target slows down as its tables grow, and one slow job
+	// (a GC pause, a retry) should not set the pace for the next.
 	took := time.Since(start) / time.Duration(max(n, 1))
 	if pt.perRecord == 0 {
 		pt.perRecord = took
@@ -640,6 +666,8 @@ func (ru *run) record(u *unit) error {
 	if ru.seen == nil {
 		ru.seen = &bitset{w: append([]uint64(nil), ru.state.Done.w...)}
 	}
+	// One write and one fsync per unit, not per row: a crash loses at most the units in
+	// flight, whose rows the sent journal names, so --resume checks them again.
 	buf := u.wbuf[:0]
 	for i := range u.lines {
 		buf = appendLine(buf, &u.lines[i])
@@ -677,6 +705,8 @@ func (ru *run) record(u *unit) error {
 			}
 		}
 	}
+	// The checkpoint is only a shortcut for --resume (the outcome log is the truth), so
+	// it is written at most once a second rather than after every unit.
 	if time.Since(ru.lastCP) >= checkpointEvery {
 		ru.lastCP = time.Now()
 		if err := ru.writeCheckpoint(false); err != nil {

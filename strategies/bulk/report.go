@@ -42,6 +42,8 @@ func ReadRunInfo(dir string) (*RunInfo, error) {
 // log order. It reads the log twice and keeps 4 bytes per row.
 func EachFinal(dir string, fn func(l *Line) error) error {
 	path := filepath.Join(dir, FileOutcomes)
+	// Two passes instead of a map of lines: 4 bytes per row keeps a million-row report
+	// in a few megabytes.
 	var last []int32 // row -> index of its last line
 	if err := eachLine(path, func(i int32, l *Line) error {
 		for l.Row >= len(last) {
@@ -67,6 +69,7 @@ func eachLine(path string, fn func(i int32, l *Line) error) error {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	// Lines carry reasons and warnings, which can be long; 1 MiB bounds a damaged log.
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var i int32
 	for sc.Scan() {
@@ -388,6 +391,7 @@ func Undo(ctx context.Context, dir string, d idp.Deleter, dryRun bool, progress 
 		return len(ids), 0, nil
 	}
 	done := 0
+	// In chunks: a real target limits a request's size, and progress can be shown.
 	for chunk := range slices.Chunk(ids, 1000) {
 		n, err := d.DeleteUsers(ctx, chunk)
 		deleted += n

@@ -101,21 +101,15 @@ func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*Tar
 
 // Run runs the plan's bulk import (or continues, retries or rehearses it per o).
 func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
-	log := r.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	started := time.Now()
-	open := r.OpenTarget
-	if open == nil {
-		open = func(ctx context.Context, p *strategies.Plan) (*Target, error) { return OpenTarget(ctx, p, log) }
-	}
+	log, open := r.defaults()
 	if o.Resume && o.OnlyFailed != "" {
 		return nil, strategies.Errorf(strategies.CodeUsage, "--resume and --only-failed do not go together; finish the interrupted run with --resume first")
 	}
 	if err := r.gate(ctx, p); err != nil {
 		return nil, err
 	}
+	// The fingerprint names the run directory: the same plan and source resume into it.
 	fp, err := Fingerprint(p)
 	if err != nil {
 		return nil, err
@@ -139,6 +133,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
 	_ = os.Chmod(dir, 0o700)
+	// Two runs writing one outcome log would each believe they own its rows.
 	unlock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
@@ -150,16 +145,13 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		log.Warn("nothing to resume; starting the run", "dir", dir)
 	}
 	if fresh {
-		for _, f := range []string{FileOutcomes, FileSent, FileCheckpoint, FileFailuresCSV, FileFailuresJSON, FileSummary, FileReport} {
-			_ = os.Remove(filepath.Join(dir, f))
-		}
 		planPath := ""
 		if p.File != "" {
 			planPath, _ = filepath.Abs(p.File)
 		}
-		if err := writeJSONAtomic(filepath.Join(dir, FileRun), RunInfo{Plan: planPath, Fingerprint: fp, Target: tgt.Name,
+		if err := startFresh(dir, RunInfo{Plan: planPath, Fingerprint: fp, Target: tgt.Name,
 			TargetURL: tgt.URL, Strategy: p.Strategy, DryRun: o.DryRun, Started: started.UTC()}); err != nil {
-			return nil, fmt.Errorf("write run record: %w", err)
+			return nil, err
 		}
 	}
 	st := &State{}
@@ -181,10 +173,47 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 		known: r.Known, notes: notes,
 	}
 	if err := ru.prepare(ctx); err != nil {
+		if ru.src != nil {
+			ru.src.Close()
+		}
 		return nil, err
 	}
 	defer ru.src.Close()
 	defer ru.mapper.Close()
+	return ru.complete(ctx)
+}
+
+// defaults returns the logger and target opener, with Runner's nil meaning discard and
+// OpenTarget.
+func (r *Runner) defaults() (*slog.Logger, func(context.Context, *strategies.Plan) (*Target, error)) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	open := r.OpenTarget
+	if open == nil {
+		open = func(ctx context.Context, p *strategies.Plan) (*Target, error) { return OpenTarget(ctx, p, log) }
+	}
+	return log, open
+}
+
+// startFresh clears a run directory of an earlier run's records (a dry run's, or one
+// --only-failed left) and writes run.json, which undo reads to find the target again.
+func startFresh(dir string, info RunInfo) error {
+	for _, f := range []string{FileOutcomes, FileSent, FileCheckpoint, FileFailuresCSV, FileFailuresJSON, FileWithoutPassword, FileSummary, FileReport} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	if err := writeJSONAtomic(filepath.Join(dir, FileRun), info); err != nil {
+		return fmt.Errorf("write run record: %w", err)
+	}
+	return nil
+}
+
+// complete runs the pipeline, closes the logs and builds the report: the end of Run.
+// A failure leaves the records for --resume; a run that left nobody at the target is
+// an error (nothingImported), not a partial success.
+func (ru *run) complete(ctx context.Context) (*strategies.Report, error) {
+	p, o, dir, tgt := ru.plan, ru.opts, ru.dir, ru.tgt
 	runErr := ru.loop(ctx)
 	if err := ru.mapper.Close(); err != nil && runErr == nil {
 		runErr = err // duplicates may have gone unreported: the run cannot be trusted
@@ -205,7 +234,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	}
 	rep.Retries = ru.priorRetries + tgt.Importer.Retries()
 	rep.DryRun = o.DryRun
-	rep.Duration = time.Since(started)
+	rep.Duration = time.Since(ru.started)
 	rep.NextSteps = append(rep.NextSteps, ru.notes...)
 	rep.NextSteps = append(rep.NextSteps, nextSteps(rep, p, dir)...)
 	if err := writeReportFiles(dir, rep); err != nil {
@@ -311,30 +340,23 @@ type run struct {
 // prepare opens the source, the mapper, the logs, and (dry run) learns who exists.
 func (ru *run) prepare(ctx context.Context) error {
 	p := ru.plan
-	var key []byte
-	if p.Mapping.PasswordKey != "" {
-		k, err := strategies.Expand("mapping.password_key", p.Mapping.PasswordKey)
-		if err != nil {
-			return err
-		}
-		key = []byte(k)
-	}
-	v, err := passwords.New(passwords.Options{Key: key})
-	if err != nil {
-		return fmt.Errorf("set up password formats: %w", err)
-	}
-	ru.verifier = v
-	m, err := mapping.New(p, mapping.Options{Verifier: v})
-	if err != nil {
-		return err
-	}
-	ru.mapper = m
-	ru.identifier = m.Identifier()
 	src, err := sources.Open(ctx, p)
 	if err != nil {
 		return err
 	}
 	ru.src = src
+	// The source first: a Firebase export carries the hash parameters its hashes need.
+	if ru.verifier, err = sources.Verifier(ctx, p, src); err != nil {
+		return err
+	}
+	m, err := mapping.New(p, mapping.Options{Verifier: ru.verifier})
+	if err != nil {
+		return err
+	}
+	ru.mapper = m
+	ru.identifier = m.Identifier()
+	// The total only feeds progress and the ETA; an estimate is good enough and a
+	// failure to count is no reason to stop.
 	ru.total = -1
 	if c, ok := src.(sources.Counter); ok {
 		if n, _, err := c.Count(ctx); err == nil {
@@ -357,6 +379,7 @@ func (ru *run) prepare(ctx context.Context) error {
 	if readJSON(filepath.Join(ru.dir, FileCheckpoint), &cp) == nil {
 		ru.through, ru.pos = cp.ThroughRow, cp.Pos
 	}
+	// Retries of earlier attempts count too: the report is about the run, not the attempt.
 	ru.priorRetries = readPriorRetries(ru.dir)
 	ru.counts = map[strategies.Outcome]int64{}
 	if ru.outcomes, err = os.OpenFile(filepath.Join(ru.dir, FileOutcomes), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
@@ -365,6 +388,8 @@ func (ru *run) prepare(ctx context.Context) error {
 	if ru.sent, err = os.OpenFile(filepath.Join(ru.dir, FileSent), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		return fmt.Errorf("open sent log: %w", err)
 	}
+	// A dry run reads who exists once, up front, so its "skipped" counts match what a
+	// real run would report without sending anything.
 	if ru.dryRun {
 		if f, ok := ru.tgt.Importer.(idp.Finder); ok {
 			if ru.existing, err = listIdentifiers(ctx, f, ru.identifier); err != nil {
@@ -451,6 +476,7 @@ func (ru *run) progress(final bool) {
 		return
 	}
 	ru.lastProg = now
+	// A copy: the caller may keep the snapshot while the writer goes on counting.
 	counts := make(map[strategies.Outcome]int64, len(ru.counts))
 	var done int64
 	for k, v := range ru.counts {
@@ -482,9 +508,13 @@ var errAbort = errors.New("the target cannot take imports now")
 // loop runs the pipeline: this goroutine reads and maps; workers import; one writer
 // records outcomes. Memory is bounded by the pool of units (concurrency + 2 batches).
 func (ru *run) loop(parent context.Context) error {
+	// cancel stops everyone when the writer fails: once outcomes cannot be recorded, sending
+	// more would create users nobody could account for.
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	// One unit per worker, one being filled by the reader, one with the writer: enough
+	// to keep every stage busy, and the only memory that grows with concurrency.
 	nUnits := ru.concurrency + 2
 	free := make(chan *unit, nUnits)
 	for range nUnits {
@@ -506,6 +536,8 @@ func (ru *run) loop(parent context.Context) error {
 			return nil
 		})
 	}
+	// done closes when the reader and every worker have finished, so the writer drains
+	// everything in flight before the run ends.
 	go func() { producers.Wait(); close(done) }()
 	var writeErr error
 	writerDone := make(chan struct{})
@@ -526,6 +558,7 @@ func (ru *run) loop(parent context.Context) error {
 		defer close(work)
 		return ru.read(gctx, free, work, done)
 	}()
+	// The writer's error comes first: it is why the others stopped.
 	werr := g.Wait()
 	<-writerDone
 	switch {

@@ -22,106 +22,136 @@ type Password struct {
 // keys) to dst. Empty strings and unmapped booleans are left out. It is an allocation-free
 // hand-written encoder because it runs once per user on the hot path.
 func AppendRecord(dst []byte, u *strategies.User, pw *Password) ([]byte, error) {
-	dst = append(dst, '{')
-	first := true
-	str := func(k, v string) {
-		if v == "" {
-			return
-		}
-		dst = appendKey(dst, k, &first)
-		dst = appendString(dst, v)
+	e := recordEncoder{dst: append(dst, '{'), first: true}
+	e.str("preferred_username", u.PreferredUsername)
+	e.str("email", u.Email)
+	e.str("phone_number", u.PhoneNumber)
+	e.boolp("email_verified", u.EmailVerified)
+	e.boolp("phone_number_verified", u.PhoneNumberVerified)
+	for _, kv := range [...][2]string{
+		{"name", u.Name}, {"given_name", u.GivenName}, {"family_name", u.FamilyName},
+		{"middle_name", u.MiddleName}, {"nickname", u.Nickname}, {"profile", u.Profile},
+		{"picture", u.Picture}, {"website", u.Website}, {"gender", u.Gender},
+		{"birthdate", u.Birthdate}, {"zoneinfo", u.Zoneinfo}, {"locale", u.Locale},
+	} {
+		e.str(kv[0], kv[1])
 	}
-	boolp := func(k string, v *bool) {
-		if v == nil {
-			return
-		}
-		dst = appendKey(dst, k, &first)
-		dst = strconv.AppendBool(dst, *v)
+	e.address(u.Address)
+	if err := e.custom(u.CustomAttributes); err != nil {
+		return e.dst, err
 	}
-	str("preferred_username", u.PreferredUsername)
-	str("email", u.Email)
-	str("phone_number", u.PhoneNumber)
-	boolp("email_verified", u.EmailVerified)
-	boolp("phone_number_verified", u.PhoneNumberVerified)
-	str("name", u.Name)
-	str("given_name", u.GivenName)
-	str("family_name", u.FamilyName)
-	str("middle_name", u.MiddleName)
-	str("nickname", u.Nickname)
-	str("profile", u.Profile)
-	str("picture", u.Picture)
-	str("website", u.Website)
-	str("gender", u.Gender)
-	str("birthdate", u.Birthdate)
-	str("zoneinfo", u.Zoneinfo)
-	str("locale", u.Locale)
-	if a := u.Address; a != nil && *a != (strategies.Address{}) {
-		dst = appendKey(dst, "address", &first)
-		dst = append(dst, '{')
-		af := true
-		for _, kv := range [...][2]string{
-			{"formatted", a.Formatted}, {"street_address", a.StreetAddress}, {"locality", a.Locality},
-			{"region", a.Region}, {"postal_code", a.PostalCode}, {"country", a.Country},
-		} {
-			if kv[1] != "" {
-				dst = appendKey(dst, kv[0], &af)
-				dst = appendString(dst, kv[1])
-			}
-		}
-		dst = append(dst, '}')
-	}
-	if len(u.CustomAttributes) > 0 {
-		dst = appendKey(dst, "custom_attributes", &first)
-		keys := make([]string, 0, len(u.CustomAttributes))
-		for k := range u.CustomAttributes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		dst = append(dst, '{')
-		cf := true
-		for _, k := range keys {
-			dst = appendKey(dst, k, &cf)
-			v, err := json.Marshal(u.CustomAttributes[k])
-			if err != nil {
-				return dst, fmt.Errorf("custom_attributes.%s: %w", k, err)
-			}
-			dst = append(dst, v...)
-		}
-		dst = append(dst, '}')
-	}
-	list := func(k string, vs []string) {
-		if len(vs) == 0 {
-			return
-		}
-		dst = appendKey(dst, k, &first)
-		dst = append(dst, '[')
-		for i, v := range vs {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, v)
-		}
-		dst = append(dst, ']')
-	}
-	list("roles", u.Roles)
-	list("groups", u.Groups)
+	e.list("roles", u.Roles)
+	e.list("groups", u.Groups)
 	if u.Disabled {
-		dst = appendKey(dst, "disabled", &first)
-		dst = append(dst, "true"...)
+		e.key("disabled")
+		e.dst = append(e.dst, "true"...)
 	}
-	if pw != nil && pw.Hash != "" {
-		dst = appendKey(dst, "password", &first)
-		dst = append(dst, `{"type":`...)
-		dst = appendString(dst, pw.Type)
-		dst = append(dst, `,"password_hash":`...)
-		dst = appendString(dst, pw.Hash)
-		if pw.Salt != "" {
-			dst = append(dst, `,"salt":`...)
-			dst = appendString(dst, pw.Salt)
+	e.password(pw)
+	return append(e.dst, '}'), nil
+}
+
+// recordEncoder appends one record's members; first says no member was written yet.
+type recordEncoder struct {
+	dst   []byte
+	first bool
+}
+
+func (e *recordEncoder) key(k string) { e.dst = appendKey(e.dst, k, &e.first) }
+
+func (e *recordEncoder) str(k, v string) {
+	if v == "" {
+		return
+	}
+	e.key(k)
+	e.dst = appendString(e.dst, v)
+}
+
+func (e *recordEncoder) boolp(k string, v *bool) {
+	if v == nil {
+		return
+	}
+	e.key(k)
+	e.dst = strconv.AppendBool(e.dst, *v)
+}
+
+// address writes the address claim's non-empty parts; an empty address is left out
+// (Authgear would store an empty object).
+func (e *recordEncoder) address(a *strategies.Address) {
+	if a == nil || *a == (strategies.Address{}) {
+		return
+	}
+	e.key("address")
+	e.dst = append(e.dst, '{')
+	af := true
+	for _, kv := range [...][2]string{
+		{"formatted", a.Formatted}, {"street_address", a.StreetAddress}, {"locality", a.Locality},
+		{"region", a.Region}, {"postal_code", a.PostalCode}, {"country", a.Country},
+	} {
+		if kv[1] != "" {
+			e.dst = appendKey(e.dst, kv[0], &af)
+			e.dst = appendString(e.dst, kv[1])
 		}
-		dst = append(dst, '}')
 	}
-	return append(dst, '}'), nil
+	e.dst = append(e.dst, '}')
+}
+
+// custom writes custom attributes in sorted order, so the same user always encodes to
+// the same bytes (run fingerprints and tests compare them). Values keep their JSON types.
+func (e *recordEncoder) custom(attrs map[string]any) error {
+	if len(attrs) == 0 {
+		return nil
+	}
+	e.key("custom_attributes")
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	e.dst = append(e.dst, '{')
+	cf := true
+	for _, k := range keys {
+		e.dst = appendKey(e.dst, k, &cf)
+		v, err := json.Marshal(attrs[k])
+		if err != nil {
+			return fmt.Errorf("custom_attributes.%s: %w", k, err)
+		}
+		e.dst = append(e.dst, v...)
+	}
+	e.dst = append(e.dst, '}')
+	return nil
+}
+
+func (e *recordEncoder) list(k string, vs []string) {
+	if len(vs) == 0 {
+		return
+	}
+	e.key(k)
+	e.dst = append(e.dst, '[')
+	for i, v := range vs {
+		if i > 0 {
+			e.dst = append(e.dst, ',')
+		}
+		e.dst = appendString(e.dst, v)
+	}
+	e.dst = append(e.dst, ']')
+}
+
+// password writes the password object; the salt only goes to targets that take one
+// apart from the hash (the permissive mock IdP).
+func (e *recordEncoder) password(pw *Password) {
+	if pw == nil || pw.Hash == "" {
+		return
+	}
+	e.key("password")
+	e.dst = append(e.dst, `{"type":`...)
+	e.dst = appendString(e.dst, pw.Type)
+	e.dst = append(e.dst, `,"password_hash":`...)
+	e.dst = appendString(e.dst, pw.Hash)
+	if pw.Salt != "" {
+		e.dst = append(e.dst, `,"salt":`...)
+		e.dst = appendString(e.dst, pw.Salt)
+	}
+	e.dst = append(e.dst, '}')
 }
 
 func appendKey(dst []byte, k string, first *bool) []byte {

@@ -165,74 +165,83 @@ var transformsFor = map[kind][]string{
 	kindAny:    append([]string{""}, strategies.Transforms...),
 }
 
+// stringField is a canonical text field: its limit and where it lives in a User.
+type stringField struct {
+	limit int
+	get   func(u *strategies.User) *string
+}
+
+// userStrings are the User's text fields by plan key; one table, so adding a field is
+// one line.
+var userStrings = map[string]stringField{
+	"legacy_id":          {LimitDefault, func(u *strategies.User) *string { return &u.LegacyID }},
+	"email":              {LimitEmail, func(u *strategies.User) *string { return &u.Email }},
+	"phone_number":       {64, func(u *strategies.User) *string { return &u.PhoneNumber }}, // as written; E.164 is at most 16
+	"preferred_username": {LimitDefault, func(u *strategies.User) *string { return &u.PreferredUsername }},
+	"name":               {LimitDefault, func(u *strategies.User) *string { return &u.Name }},
+	"given_name":         {LimitDefault, func(u *strategies.User) *string { return &u.GivenName }},
+	"family_name":        {LimitDefault, func(u *strategies.User) *string { return &u.FamilyName }},
+	"middle_name":        {LimitDefault, func(u *strategies.User) *string { return &u.MiddleName }},
+	"nickname":           {LimitDefault, func(u *strategies.User) *string { return &u.Nickname }},
+	"profile":            {LimitURL, func(u *strategies.User) *string { return &u.Profile }},
+	"picture":            {LimitURL, func(u *strategies.User) *string { return &u.Picture }},
+	"website":            {LimitURL, func(u *strategies.User) *string { return &u.Website }},
+	"gender":             {LimitDefault, func(u *strategies.User) *string { return &u.Gender }},
+	"birthdate":          {LimitDefault, func(u *strategies.User) *string { return &u.Birthdate }},
+	"zoneinfo":           {LimitDefault, func(u *strategies.User) *string { return &u.Zoneinfo }},
+	"locale":             {LimitDefault, func(u *strategies.User) *string { return &u.Locale }},
+	"password_hash":      {LimitLongText, func(u *strategies.User) *string { return &u.PasswordHash }},
+	"password_salt":      {LimitLongText, func(u *strategies.User) *string { return &u.PasswordSalt }},
+}
+
+// addressParts are the address claim's parts by plan key.
+var addressParts = map[string]struct {
+	limit int
+	get   func(a *strategies.Address) *string
+}{
+	"address.formatted":      {LimitLongText, func(a *strategies.Address) *string { return &a.Formatted }},
+	"address.street_address": {LimitDefault, func(a *strategies.Address) *string { return &a.StreetAddress }},
+	"address.locality":       {LimitDefault, func(a *strategies.Address) *string { return &a.Locality }},
+	"address.region":         {LimitDefault, func(a *strategies.Address) *string { return &a.Region }},
+	"address.postal_code":    {LimitDefault, func(a *strategies.Address) *string { return &a.PostalCode }},
+	"address.country":        {LimitDefault, func(a *strategies.Address) *string { return &a.Country }},
+}
+
 func compile(nf strategies.NamedField) (field, error) {
 	f := field{key: nf.Key, col: nf.Ref.Column, tf: nf.Ref.Transform, kind: kindString, limit: LimitDefault}
-	str := func(get func(u *strategies.User) *string) { f.str = get }
-	addr := func(get func(a *strategies.Address) *string) {
+	if err := f.bind(nf.Key); err != nil {
+		return f, err
+	}
+	if f.col == "" {
+		return f, fmt.Errorf("the column is empty; name the source column or remove the key")
+	}
+	allowed := transformsFor[f.kind]
+	if nf.Key == "phone_number" {
+		allowed = append(slices.Clone(allowed), "e164")
+	}
+	if !slices.Contains(allowed, f.tf) {
+		return f, fmt.Errorf("transform %q does not apply to this field; use one of %s", f.tf, strings.Join(slices.DeleteFunc(slices.Clone(allowed), func(s string) bool { return s == "" }), ", "))
+	}
+	return f, nil
+}
+
+// bind sets what kind of value the field holds and where it goes in a User.
+func (f *field) bind(key string) error {
+	if sf, ok := userStrings[key]; ok {
+		f.limit, f.str = sf.limit, sf.get
+		return nil
+	}
+	if ap, ok := addressParts[key]; ok {
+		f.limit = ap.limit
 		f.str = func(u *strategies.User) *string {
 			if u.Address == nil {
 				u.Address = &strategies.Address{}
 			}
-			return get(u.Address)
+			return ap.get(u.Address)
 		}
+		return nil
 	}
-	switch nf.Key {
-	case "legacy_id":
-		str(func(u *strategies.User) *string { return &u.LegacyID })
-	case "email":
-		f.limit = LimitEmail
-		str(func(u *strategies.User) *string { return &u.Email })
-	case "phone_number":
-		f.limit = 64 // as written; E.164 is at most 16
-		str(func(u *strategies.User) *string { return &u.PhoneNumber })
-	case "preferred_username":
-		str(func(u *strategies.User) *string { return &u.PreferredUsername })
-	case "name":
-		str(func(u *strategies.User) *string { return &u.Name })
-	case "given_name":
-		str(func(u *strategies.User) *string { return &u.GivenName })
-	case "family_name":
-		str(func(u *strategies.User) *string { return &u.FamilyName })
-	case "middle_name":
-		str(func(u *strategies.User) *string { return &u.MiddleName })
-	case "nickname":
-		str(func(u *strategies.User) *string { return &u.Nickname })
-	case "profile":
-		f.limit = LimitURL
-		str(func(u *strategies.User) *string { return &u.Profile })
-	case "picture":
-		f.limit = LimitURL
-		str(func(u *strategies.User) *string { return &u.Picture })
-	case "website":
-		f.limit = LimitURL
-		str(func(u *strategies.User) *string { return &u.Website })
-	case "gender":
-		str(func(u *strategies.User) *string { return &u.Gender })
-	case "birthdate":
-		str(func(u *strategies.User) *string { return &u.Birthdate })
-	case "zoneinfo":
-		str(func(u *strategies.User) *string { return &u.Zoneinfo })
-	case "locale":
-		str(func(u *strategies.User) *string { return &u.Locale })
-	case "password_hash":
-		f.limit = LimitLongText
-		str(func(u *strategies.User) *string { return &u.PasswordHash })
-	case "password_salt":
-		f.limit = LimitLongText
-		str(func(u *strategies.User) *string { return &u.PasswordSalt })
-	case "address.formatted":
-		f.limit = LimitLongText
-		addr(func(a *strategies.Address) *string { return &a.Formatted })
-	case "address.street_address":
-		addr(func(a *strategies.Address) *string { return &a.StreetAddress })
-	case "address.locality":
-		addr(func(a *strategies.Address) *string { return &a.Locality })
-	case "address.region":
-		addr(func(a *strategies.Address) *string { return &a.Region })
-	case "address.postal_code":
-		addr(func(a *strategies.Address) *string { return &a.PostalCode })
-	case "address.country":
-		addr(func(a *strategies.Address) *string { return &a.Country })
+	switch key {
 	case "email_verified":
 		f.kind = kindBool
 		f.setBool = func(u *strategies.User, b bool) { u.EmailVerified = &b }
@@ -249,23 +258,13 @@ func compile(nf strategies.NamedField) (field, error) {
 		f.kind = kindList
 		f.setList = func(u *strategies.User, l []string) { u.Groups = l }
 	default:
-		name, ok := strings.CutPrefix(nf.Key, "custom_attributes.")
+		name, ok := strings.CutPrefix(key, "custom_attributes.")
 		if !ok {
-			return f, fmt.Errorf("cutover does not know this field")
+			return fmt.Errorf("cutover does not know this field")
 		}
 		f.kind, f.attr, f.limit = kindAny, name, LimitLongText
 	}
-	if f.col == "" {
-		return f, fmt.Errorf("the column is empty; name the source column or remove the key")
-	}
-	allowed := transformsFor[f.kind]
-	if nf.Key == "phone_number" {
-		allowed = append(slices.Clone(allowed), "e164")
-	}
-	if !slices.Contains(allowed, f.tf) {
-		return f, fmt.Errorf("transform %q does not apply to this field; use one of %s", f.tf, strings.Join(slices.DeleteFunc(slices.Clone(allowed), func(s string) bool { return s == "" }), ", "))
-	}
-	return f, nil
+	return nil
 }
 
 // Map turns one record into a user and validates it. The user is returned even when

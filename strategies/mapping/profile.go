@@ -100,7 +100,6 @@ func (m *Mapper) dropIdentifier(u *strategies.User, key string) string {
 	switch key {
 	case "email":
 		p = &u.Email
-		u.LegacyEmail = ""
 	case "phone_number":
 		p = &u.PhoneNumber
 	case "preferred_username":

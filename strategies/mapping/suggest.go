@@ -55,22 +55,54 @@ var rules = []rule{
 // is a starting point for the wizard; New validates it like any plan's mapping.
 func Suggest(columns []string, samples []sources.Record) strategies.Mapping {
 	if len(columns) == 0 {
-		seen := map[string]bool{}
-		for _, r := range samples {
-			for k := range r.Fields {
-				if !seen[k] {
-					seen[k] = true
-					columns = append(columns, k)
-				}
+		columns = sampleColumns(samples)
+	}
+	used := map[string]bool{}
+	got := byName(columns, samples, used)
+	byValue(got, columns, samples, used)
+	var m strategies.Mapping
+	set := map[string]*strategies.FieldRef{
+		"legacy_id": &m.LegacyID, "email": &m.Email, "email_verified": &m.EmailVerified,
+		"phone_number": &m.PhoneNumber, "phone_number_verified": &m.PhoneNumberVerified,
+		"preferred_username": &m.PreferredUsername, "name": &m.Name, "given_name": &m.GivenName,
+		"family_name": &m.FamilyName, "middle_name": &m.MiddleName, "nickname": &m.Nickname,
+		"picture": &m.Picture, "website": &m.Website, "gender": &m.Gender, "birthdate": &m.Birthdate,
+		"zoneinfo": &m.Zoneinfo, "locale": &m.Locale, "roles": &m.Roles, "groups": &m.Groups,
+		"disabled": &m.Disabled, "password_hash": &m.PasswordHash, "password_salt": &m.PasswordSalt,
+	}
+	for k, ref := range got {
+		*set[k] = ref
+	}
+	if !m.PasswordHash.IsZero() {
+		m.PasswordFormat = "auto"
+	}
+	return m
+}
+
+// sampleColumns lists the field names the samples have, sorted.
+func sampleColumns(samples []sources.Record) []string {
+	var columns []string
+	seen := map[string]bool{}
+	for _, r := range samples {
+		for k := range r.Fields {
+			if !seen[k] {
+				seen[k] = true
+				columns = append(columns, k)
 			}
 		}
-		slices.Sort(columns)
 	}
+	slices.Sort(columns)
+	return columns
+}
+
+// byName applies the rules in order: the first rule naming a column not yet used wins
+// its field. Boolean fields also need the column's values to look boolean (or, for
+// verified flags, like timestamps).
+func byName(columns []string, samples []sources.Record, used map[string]bool) map[string]strategies.FieldRef {
 	norm := make([]string, len(columns))
 	for i, c := range columns {
 		norm[i] = normalise(c)
 	}
-	used := map[string]bool{}
 	got := map[string]strategies.FieldRef{}
 	for _, r := range rules {
 		if _, done := got[r.key]; done {
@@ -81,27 +113,36 @@ func Suggest(columns []string, samples []sources.Record) strategies.Mapping {
 			if i < 0 || used[columns[i]] {
 				continue
 			}
-			col := columns[i]
-			ref := strategies.FieldRef{Column: col, Transform: r.transform}
-			if r.boolean {
-				switch values(samples, col) {
-				case shapeBool:
-				case shapeTime:
-					if r.key != "email_verified" && r.key != "phone_number_verified" {
-						continue
-					}
-					ref.Transform = "verified_at"
-				case shapeNone:
-				default:
-					continue
-				}
+			ref := strategies.FieldRef{Column: columns[i], Transform: r.transform}
+			if r.boolean && !boolColumn(r.key, values(samples, columns[i]), &ref) {
+				continue
 			}
 			got[r.key] = ref
-			used[col] = true
+			used[columns[i]] = true
 			break
 		}
 	}
-	// By value: an email-looking column, a column of password hashes.
+	return got
+}
+
+// boolColumn says whether a column of this shape suits a boolean field, setting the
+// verified_at transform for a verified flag kept as a timestamp.
+func boolColumn(key string, sh shape, ref *strategies.FieldRef) bool {
+	switch sh {
+	case shapeBool, shapeNone:
+		return true
+	case shapeTime:
+		if key != "email_verified" && key != "phone_number_verified" {
+			return false
+		}
+		ref.Transform = "verified_at"
+		return true
+	}
+	return false
+}
+
+// byValue settles what names did not: an email-looking column, a column of hashes.
+func byValue(got map[string]strategies.FieldRef, columns []string, samples []sources.Record, used map[string]bool) {
 	if _, ok := got["email"]; !ok {
 		if c := firstColumn(columns, used, samples, func(s string) bool { return emailProblem(s) == "" }); c != "" {
 			got["email"] = strategies.FieldRef{Column: c}
@@ -120,23 +161,6 @@ func Suggest(columns []string, samples []sources.Record) strategies.Mapping {
 			}
 		}
 	}
-	var m strategies.Mapping
-	set := map[string]*strategies.FieldRef{
-		"legacy_id": &m.LegacyID, "email": &m.Email, "email_verified": &m.EmailVerified,
-		"phone_number": &m.PhoneNumber, "phone_number_verified": &m.PhoneNumberVerified,
-		"preferred_username": &m.PreferredUsername, "name": &m.Name, "given_name": &m.GivenName,
-		"family_name": &m.FamilyName, "middle_name": &m.MiddleName, "nickname": &m.Nickname,
-		"picture": &m.Picture, "website": &m.Website, "gender": &m.Gender, "birthdate": &m.Birthdate,
-		"zoneinfo": &m.Zoneinfo, "locale": &m.Locale, "roles": &m.Roles, "groups": &m.Groups,
-		"disabled": &m.Disabled, "password_hash": &m.PasswordHash, "password_salt": &m.PasswordSalt,
-	}
-	for k, ref := range got {
-		*set[k] = ref
-	}
-	if !m.PasswordHash.IsZero() {
-		m.PasswordFormat = "auto"
-	}
-	return m
 }
 
 // normalise reduces a column name to lower-case letters and digits of its last dotted

@@ -26,11 +26,6 @@ func (m *Mapper) checkIdentifiers(u *strategies.User, errs []*strategies.Error, 
 		if p := emailProblem(u.Email); p != "" {
 			bad("email", strategies.CodeInvalidEmail, "%s is not a valid email address: %s; correct it in the source, or empty it if the user signs in another way", or(m.quote(u.Email), "the value"), p)
 			failed["email"] = true
-		} else if low := strings.ToLower(u.Email); low != u.Email {
-			// Authgear stores login ids lower-cased but looks up the value sent: a re-run
-			// sending Alice@Example.com next to a stored alice@example.com fails with
-			// DuplicatedIdentity instead of skipping. Send what the target stores.
-			u.LegacyEmail, u.Email = u.Email, low
 		}
 	}
 	if u.PhoneNumber != "" && !failed["phone_number"] {

@@ -33,9 +33,9 @@ func TestGate(t *testing.T) {
 		want     []string
 	}{
 		{"password column typo", good, with(func(m *strategies.Mapping) { m.PasswordHash = col("password") }), strategies.CodePlan,
-			[]string{"plan.yaml", "mapping.password_hash", `"password"`, "id, email, name, passwd, phone"}},
+			[]string{"plan.yaml", "mapping.password_hash", `"password"`, "email, id, name, passwd, phone"}},
 		{"identifier typo", good, with(func(m *strategies.Mapping) { m.Email = col("mail") }), strategies.CodePlan,
-			[]string{"mapping.email", `"mail"`, "the source has id, email"}},
+			[]string{"mapping.email", `"mail"`, "the source has email, id, name"}},
 		{"absent optional column", good, with(func(m *strategies.Mapping) { m.Name = col("full_name") }), strategies.CodePlan,
 			[]string{"mapping.name", `"full_name"`}},
 		{"password column with no hash", "id,email,name,passwd\n1,a@x.io,A,\n2,b@x.io,B,\n", with(func(*strategies.Mapping) {}), strategies.CodePlan,

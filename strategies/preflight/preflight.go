@@ -159,16 +159,21 @@ func Gate(ctx context.Context, p *strategies.Plan, opts Options) error {
 func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
-	m, err := mapping.New(p, opts.Mapping)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
 	src, err := sources.Open(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if opts.Mapping.Verifier == nil {
+		if opts.Mapping.Verifier, err = sources.Verifier(ctx, p, src); err != nil {
+			return nil, err
+		}
+	}
+	m, err := mapping.New(p, opts.Mapping)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
 	r := &Report{
 		Plan:       p.File,
 		Source:     describeSource(p),
@@ -180,15 +185,26 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 		Warned:     map[string]int64{},
 	}
 	sc := &scan{r: r, opts: opts, m: m, start: start, total: -1}
-	if d, ok := src.(sources.Describer); ok {
-		if s, err := d.Describe(ctx); err == nil {
-			sc.total, sc.columns = tableInfo(p, s)
-		} else {
-			opts.Log.Debug("describe source", "err", err)
+	// The schema gives progress its total and checkColumns the columns. A sampled run
+	// (the gate, on every run's start) has no progress to show and gets its columns
+	// from the records, so it asks only when there was no record to go by.
+	describe := func() {
+		if d, ok := src.(sources.Describer); ok {
+			if s, err := d.Describe(ctx); err == nil {
+				sc.total, sc.columns = tableInfo(p, s)
+			} else {
+				opts.Log.Debug("describe source", "err", err)
+			}
 		}
+	}
+	if opts.Limit == 0 || opts.Progress != nil {
+		describe()
 	}
 	if err := sc.read(ctx, src); err != nil {
 		return nil, err
+	}
+	if r.Rows == 0 && sc.columns == nil {
+		describe()
 	}
 	sc.progress()
 	if err := m.Close(); err != nil {
@@ -396,6 +412,9 @@ func tableInfo(p *strategies.Plan, s *sources.Schema) (int64, []string) {
 	for i, c := range t.Columns {
 		cols[i] = c.Name
 	}
+	// Sorted, as columns read from a record are: the gate (which reads records) and plan
+	// check (which asks the schema) then print the same message.
+	slices.Sort(cols)
 	return t.EstimatedRows, cols
 }
 
@@ -419,7 +438,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	for _, k := range slices.Sorted(maps.Keys(r.Warned)) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("mapping.%s: %d users move without it, its value being invalid (see the outcome warnings); fix the source, or set mapping.strict_profile: true to reject those rows", k, r.Warned[k]))
 	}
-	r.checkRows(p)
+	r.checkRows()
 	for _, e := range r.problems {
 		r.Blockers = append(r.Blockers, e.Error())
 	}
@@ -434,8 +453,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 // JSON exports optional fields are simply left out, so there it is a warning.
 func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []string) {
 	absent := m.Absent()
-	kind, _ := strategies.SourceKindOf(p.Source.Kind)
-	complete := !kind.Sparse
+	complete := completeRecords(p.Source.Kind)
 	have := ""
 	if len(columns) > 0 {
 		have = " (the source has " + strings.Join(columns, ", ") + ")"
@@ -456,13 +474,24 @@ func (r *Report) checkColumns(p *strategies.Plan, m *mapping.Mapper, columns []s
 	}
 }
 
+// completeRecords reports whether every record of a source kind has every column
+// (databases, CSV), so a column no record has is not there at all; sparse kinds
+// (JSON exports, directory entries) leave out what a record does not have.
+func completeRecords(kind string) bool {
+	k, _ := strategies.SourceKindOf(kind)
+	return !k.Sparse
+}
+
 // checkPasswords reports a password column that holds no hash in any row read: users
 // would silently move without passwords, which a plan must say on purpose.
 func (r *Report) checkPasswords(p *strategies.Plan, m *mapping.Mapper) {
 	mp := p.Mapping
 	if mp.PasswordHash.IsZero() || strings.TrimSpace(mp.PasswordFormat) == strategies.PasswordFormatNone ||
-		p.Strategy == strategies.StrategyAuthOnly || r.mapped == 0 || m.Hashes() > 0 || m.Absent()["password_hash"] >= r.mapped {
-		return // absent altogether: checkColumns said so
+		p.Strategy == strategies.StrategyAuthOnly || r.mapped == 0 || m.Hashes() > 0 {
+		return
+	}
+	if completeRecords(p.Source.Kind) && m.Absent()["password_hash"] >= r.mapped {
+		return // not a column of the source: checkColumns said so
 	}
 	r.problems = append(r.problems, p.PlanError("mapping.password_hash",
 		"the column %q holds no password hash in any of the %s rows read, so every user would move without a password; map the column that holds the hashes, or set mapping.password_format: none to move users without passwords on purpose",
@@ -470,9 +499,10 @@ func (r *Report) checkPasswords(p *strategies.Plan, m *mapping.Mapper) {
 }
 
 // checkRows reports a source with nothing to import.
-func (r *Report) checkRows(p *strategies.Plan) {
+func (r *Report) checkRows() {
 	nothing := func(format string, args ...any) {
-		r.problems = append(r.problems, &strategies.Error{Code: strategies.CodeNothingToImport, File: p.File, Message: fmt.Sprintf(format, args...)})
+		// No file: the message is about the source, and plan check's report names it.
+		r.problems = append(r.problems, &strategies.Error{Code: strategies.CodeNothingToImport, Message: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case r.Rows == 0:
@@ -483,7 +513,11 @@ func (r *Report) checkRows(p *strategies.Plan) {
 			which = fmt.Sprintf("no row is valid among the first %s", strategies.GroupDigits(r.Rows))
 		}
 		reason := reasonsByCount(r.Invalid)[0]
-		why := fmt.Sprintf("%s of them are %s", strategies.GroupDigits(r.Invalid[reason]), reason)
+		verb := "are"
+		if r.Invalid[reason] == 1 {
+			verb = "is"
+		}
+		why := fmt.Sprintf("%s of them %s %s", strategies.GroupDigits(r.Invalid[reason]), verb, reason)
 		if ex := r.Examples[reason]; len(ex) > 0 {
 			loc := fmt.Sprintf("row %d", ex[0].Row)
 			if ex[0].Field != "" {

@@ -162,7 +162,7 @@ func TestCannotRun(t *testing.T) {
 	if r.Invalid["missing_identifier"] != 2 {
 		t.Errorf("got %v, want 2 missing_identifier rows", r.Invalid)
 	}
-	if len(r.Blockers) == 0 || !strings.Contains(r.Blockers[0], `mapping.email: names the column "e_mail", which the source does not have`) || !strings.Contains(r.Blockers[0], "id, email, name, password") {
+	if len(r.Blockers) == 0 || !strings.Contains(r.Blockers[0], `mapping.email: names the column "e_mail", which the source does not have`) || !strings.Contains(r.Blockers[0], "email, id, name, password") {
 		t.Errorf("got blockers %q, want one naming mapping.email and the source's columns", r.Blockers)
 	}
 	if strategies.CodeOf(r.Err()) != strategies.CodePlan {

@@ -71,55 +71,12 @@ func openJSON(p *strategies.Plan, kind, path string) (*jsonSource, error) {
 		return s, nil
 	case first == '{':
 		// An object wrapping the array: find the "users" key, or the first array of objects.
-		cr := &lineCounter{r: br}
-		dec := json.NewDecoder(cr)
-		if _, err := dec.Token(); err != nil {
-			return nil, jsonSyntax(path, cr, dec, err)
+		data, err := wrappedArray(br, path, kind, off, lines)
+		if err != nil {
+			return nil, err
 		}
-		for dec.More() {
-			t, err := dec.Token()
-			if err != nil {
-				return nil, jsonSyntax(path, cr, dec, err)
-			}
-			key, _ := t.(string)
-			if !dec.More() {
-				break
-			}
-			var raw json.RawMessage
-			if key == "users" || kind != strategies.SourceFirebase {
-				// peek: is the value an array?
-				t, err := dec.Token()
-				if err != nil {
-					return nil, jsonSyntax(path, cr, dec, err)
-				}
-				if d, ok := t.(json.Delim); ok && d == '[' {
-					o := dec.InputOffset()
-					users, err := usersArray(dec, key)
-					if err != nil {
-						return nil, jsonSyntax(path, cr, dec, err)
-					}
-					if users {
-						s.data = filePos{off: off + o, line: 1 + lines + cr.linesBefore(o)}
-						return s, nil
-					}
-					continue
-				}
-				if d, ok := t.(json.Delim); ok && d == '{' {
-					if err := skipRest(dec); err != nil {
-						return nil, jsonSyntax(path, cr, dec, err)
-					}
-				}
-				continue
-			}
-			if err := dec.Decode(&raw); err != nil {
-				return nil, jsonSyntax(path, cr, dec, err)
-			}
-		}
-		want := "an array of user objects"
-		if kind == strategies.SourceFirebase {
-			want = `a "users" array (as written by firebase auth:export users.json)`
-		}
-		return nil, &strategies.Error{Code: strategies.CodeSource, File: path, Message: "the top-level object holds no array; expected " + want}
+		s.data = data
+		return s, nil
 	}
 	return nil, &strategies.Error{Code: strategies.CodeSource, File: path, Line: 1 + lines,
 		Message: fmt.Sprintf("starts with %q; expected a JSON array of objects, an object holding one, or one JSON object per line (NDJSON)", first)}
@@ -405,6 +362,9 @@ func decodeMap(b []byte) (map[string]any, error) {
 func (s *jsonSource) flattenRecord(obj map[string]any) map[string]any {
 	out := make(map[string]any, len(obj))
 	flatten(out, "", obj)
+	if s.kind == strategies.SourceAuth0 {
+		auth0Fields(out)
+	}
 	if s.kind == strategies.SourceFirebase {
 		firebaseFields(out)
 	}
@@ -566,4 +526,58 @@ func valueType(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// wrappedArray finds, in a file whose top level is an object, where the array of users
+// starts: the "users" key's value (Firebase), or else the first array of objects.
+// off and lines say where the reader br stands in the file.
+func wrappedArray(br *bufio.Reader, path, kind string, off int64, lines int) (filePos, error) {
+	cr := &lineCounter{r: br}
+	dec := json.NewDecoder(cr)
+	if _, err := dec.Token(); err != nil {
+		return filePos{}, jsonSyntax(path, cr, dec, err)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return filePos{}, jsonSyntax(path, cr, dec, err)
+		}
+		key, _ := t.(string)
+		if !dec.More() {
+			break
+		}
+		var raw json.RawMessage
+		if key == "users" || kind != strategies.SourceFirebase {
+			// peek: is the value an array?
+			t, err := dec.Token()
+			if err != nil {
+				return filePos{}, jsonSyntax(path, cr, dec, err)
+			}
+			if d, ok := t.(json.Delim); ok && d == '[' {
+				o := dec.InputOffset()
+				users, err := usersArray(dec, key)
+				if err != nil {
+					return filePos{}, jsonSyntax(path, cr, dec, err)
+				}
+				if users {
+					return filePos{off: off + o, line: 1 + lines + cr.linesBefore(o)}, nil
+				}
+				continue
+			}
+			if d, ok := t.(json.Delim); ok && d == '{' {
+				if err := skipRest(dec); err != nil {
+					return filePos{}, jsonSyntax(path, cr, dec, err)
+				}
+			}
+			continue
+		}
+		if err := dec.Decode(&raw); err != nil {
+			return filePos{}, jsonSyntax(path, cr, dec, err)
+		}
+	}
+	want := "an array of user objects"
+	if kind == strategies.SourceFirebase {
+		want = `a "users" array (as written by firebase auth:export users.json)`
+	}
+	return filePos{}, &strategies.Error{Code: strategies.CodeSource, File: path, Message: "the top-level object holds no array; expected " + want}
 }

@@ -2,6 +2,8 @@ package sources
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,42 +45,43 @@ type HashConfiger interface {
 
 // DefaultMapping returns the mapping that suits a vendor export (auth0, firebase),
 // for the wizard to suggest; other kinds get an empty mapping (see the mapping
-// package's suggestions, which work from column names and values).
+// package's suggestions, which work from column names and values). A plan of such a
+// source with no mapping: uses it (strategies.VendorMapping).
 func DefaultMapping(kind string) strategies.Mapping {
-	col := func(c string) strategies.FieldRef { return strategies.FieldRef{Column: c} }
-	switch kind {
-	case strategies.SourceAuth0:
-		return strategies.Mapping{
-			LegacyID:            col("user_id"),
-			Email:               col("email"),
-			EmailVerified:       col("email_verified"),
-			PhoneNumber:         col("phone_number"),
-			PhoneNumberVerified: col("phone_verified"),
-			PreferredUsername:   col("username"),
-			Name:                col("name"),
-			GivenName:           col("given_name"),
-			FamilyName:          col("family_name"),
-			Nickname:            col("nickname"),
-			Picture:             col("picture"),
-			Disabled:            col("blocked"),
-			PasswordHash:        col("password_hash"),
-			PasswordFormat:      "auto",
-		}
-	case strategies.SourceFirebase:
-		return strategies.Mapping{
-			LegacyID:       col("localId"),
-			Email:          col("email"),
-			EmailVerified:  col("emailVerified"),
-			PhoneNumber:    col("phoneNumber"),
-			Name:           col("displayName"),
-			Picture:        col("photoUrl"),
-			Disabled:       col("disabled"),
-			PasswordHash:   col("passwordHash"),
-			PasswordSalt:   col("salt"),
-			PasswordFormat: "firebase_scrypt",
+	m, _ := strategies.VendorMapping(kind)
+	return m
+}
+
+// auth0Fields fills password_hash from custom_password_hash, row by row: Auth0 keeps a
+// user's hash in one place or the other (bcrypt users of a support export in
+// password_hash, users imported into Auth0 with another algorithm in
+// custom_password_hash), so the vendor mapping's one column sees both. Self-describing
+// hashes (argon2, bcrypt, PHC pbkdf2, {SSHA}...) are taken as they are; an unsalted hex
+// or base64 digest (md5, sha1, sha256, sha512) becomes lower-case hex, which detection
+// reads as a plain digest. A salted digest is passed on with its salt in password_salt.
+func auth0Fields(f map[string]any) {
+	if s, _ := f["password_hash"].(string); s != "" {
+		return
+	}
+	v, _ := f["custom_password_hash.hash.value"].(string)
+	if v == "" {
+		return
+	}
+	enc, _ := f["custom_password_hash.hash.encoding"].(string)
+	switch enc {
+	case "hex":
+		v = strings.ToLower(v)
+	case "base64":
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			v = hex.EncodeToString(b)
 		}
 	}
-	return strategies.Mapping{}
+	f["password_hash"] = v
+	if salt, _ := f["custom_password_hash.salt.value"].(string); salt != "" {
+		if _, ok := f["password_salt"]; !ok {
+			f["password_salt"] = salt
+		}
+	}
 }
 
 // firebaseFields turns a Firebase record's conventions into plain values: the
