@@ -3,8 +3,10 @@ package lazy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -174,4 +176,64 @@ func BenchmarkBridgeLatency(b *testing.B) {
 	b.ReportMetric(ms(pct(unknown, 50)), "unknown_p50_ms")
 	b.ReportMetric(ms(pct(wrong, 99)), "wrong_pw_p99_ms")
 	b.ReportMetric(ms(pct(unknown, 99)), "unknown_p99_ms")
+}
+
+// BenchmarkTimingByCategory is the timing-enumeration probe of issue 13 item 1: wrong
+// passwords over loopback HTTP against the demo database, timingProbes per category
+// (unknown email, known bcrypt, PBKDF2, phpass, salted SHA-256), the categories taken
+// in turn so that other load on the machine weighs on all alike. It reports p50 and
+// p99 per category and the largest gap between two categories in % of their mean; the
+// acceptance is a gap under 10%. Run with -benchtime=1x (about 3 minutes).
+func BenchmarkTimingByCategory(b *testing.B) {
+	const timingProbes = 200
+	p, byCat := demoPlan(b, 0)
+	br, err := New(context.Background(), Config{Plan: p, Secret: testSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(br.Handler())
+	b.Cleanup(func() { srv.Close(); br.Close() })
+	cats := slices.Sorted(maps.Keys(byCat))
+	times := map[string][]time.Duration{}
+	client := &http.Client{}
+	for b.Loop() {
+		for i := range timingProbes {
+			for _, c := range cats {
+				email := byCat[c][i%len(byCat[c])]
+				body := "email=" + url.QueryEscape(email) + "&password=not-the-password"
+				req, _ := http.NewRequest("POST", srv.URL+PathVerify, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Authorization", "Bearer "+testSecret)
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("%s %d: got HTTP %d, want 200", c, i, resp.StatusCode)
+				}
+				times[c] = append(times[c], time.Since(start))
+			}
+		}
+	}
+	gap := func(p int) float64 {
+		var lo, hi, sum float64
+		for i, c := range cats {
+			v := ms(pct(times[c], p))
+			if i == 0 || v < lo {
+				lo = v
+			}
+			hi, sum = max(hi, v), sum+v
+		}
+		return 100 * (hi - lo) / (sum / float64(len(cats)))
+	}
+	for _, c := range cats {
+		b.ReportMetric(ms(pct(times[c], 50)), c+"_p50_ms")
+		b.ReportMetric(ms(pct(times[c], 99)), c+"_p99_ms")
+		b.Logf("%-14s n=%d p50 %8.2f ms  p99 %8.2f ms", c, len(times[c]), ms(pct(times[c], 50)), ms(pct(times[c], 99)))
+	}
+	b.ReportMetric(gap(50), "p50_gap_%")
+	b.ReportMetric(gap(99), "p99_gap_%")
+	b.Logf("largest gap between two categories: p50 %.1f%%, p99 %.1f%% of the mean", gap(50), gap(99))
 }

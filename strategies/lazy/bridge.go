@@ -117,7 +117,7 @@ type Bridge struct {
 	sem        chan struct{}
 	shutdown   time.Duration
 	caller     time.Duration // how long the IdP waits
-	floor      time.Duration // every verification is padded to this
+	floor      time.Duration // every verification is padded to at least this (see adapt)
 	metrics    *metrics
 
 	loginCols []loginCol
@@ -127,6 +127,7 @@ type Bridge struct {
 
 	verified, failed, limited, busy, errs, queue atomic.Int64
 	ewma                                         atomic.Int64 // mean verification time, ns
+	raised                                       atomic.Int64 // the floor as adapt raised it, ns
 }
 
 // loginCol is a source column a sign-in is looked up in, and how to read the mapped
@@ -374,7 +375,7 @@ func (b *Bridge) Store() *Store { return b.store }
 // Stats returns the counts since start.
 func (b *Bridge) Stats() Stats {
 	return Stats{Verified: b.verified.Load(), Failed: b.failed.Load(), RateLimited: b.limited.Load(), Busy: b.busy.Load(),
-		Errors: b.errs.Load(), Queue: b.queue.Load(), Capacity: cap(b.sem), FloorMS: b.floor.Milliseconds()}
+		Errors: b.errs.Load(), Queue: b.queue.Load(), Capacity: cap(b.sem), FloorMS: b.currentFloor().Milliseconds()}
 }
 
 // Close closes what New opened.

@@ -66,5 +66,5 @@ func (b *Bridge) dequeue() {
 // expected is how long a verification takes once it has a slot: the floor it is padded
 // to, or the recent mean when that is longer (a loaded machine).
 func (b *Bridge) expected() time.Duration {
-	return max(b.floor, time.Duration(b.ewma.Load()))
+	return max(b.currentFloor(), time.Duration(b.ewma.Load()))
 }

@@ -14,16 +14,33 @@ import (
 	"github.com/cutover/cutover/strategies/sources/sourcetest"
 )
 
-// TestReplicasShareLimitAndStore performs issue 13 item 17 on a real Postgres: two
+// TestReplicasShareLimitAndStore performs issue 13 item 17 on a real Postgres and a
+// real MariaDB: two
 // bridge replicas, each with its own plan file directory (as on two machines), behind a
 // load balancer that alternates between them. Without a shared store each replica
 // allowed per_identifier failures of its own, and status, reading one replica's file,
 // did not count the other's migrations.
 func TestReplicasShareLimitAndStore(t *testing.T) {
-	dsn := sourcetest.Postgres(t)
-	postgresLegacy(t, dsn, fixtures, bcrypt.MinCost)
+	for _, db := range []struct {
+		name   string
+		source func(t *testing.T) strategies.SourceSpec
+	}{
+		{"postgres", func(t *testing.T) strategies.SourceSpec {
+			dsn := sourcetest.Postgres(t)
+			postgresLegacy(t, dsn, fixtures, bcrypt.MinCost)
+			return strategies.SourceSpec{Kind: strategies.SourcePostgres, DSN: dsn, Table: "users"}
+		}},
+		{"mariadb", func(t *testing.T) strategies.SourceSpec {
+			return strategies.SourceSpec{Kind: strategies.SourceMySQL, DSN: mariadbUnicodeCI(t, fixtures), Table: "users"}
+		}},
+	} {
+		t.Run(db.name, func(t *testing.T) { testReplicas(t, db.source(t)) })
+	}
+}
+
+func testReplicas(t *testing.T, src strategies.SourceSpec) {
 	replica := func() (*testBridge, *strategies.Plan) {
-		p := lazyPlan(t, strategies.SourceSpec{Kind: strategies.SourcePostgres, DSN: dsn, Table: "users"}, t.TempDir())
+		p := lazyPlan(t, src, t.TempDir())
 		p.Lazy.StoreTable = "cutover_bridge"
 		p.Lazy.RateLimit.PerIdentifier = 3
 		return startBridge(t, p, Config{}), p

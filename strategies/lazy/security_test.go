@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,7 +161,8 @@ func TestCollationVariantsDoNotReachTheRecord(t *testing.T) {
 	if res, _ := tb.Verify(ctx, victor.email, victor.password); !res.Limited {
 		t.Fatalf("right password after 3 failures: got %+v, want rate-limited", res)
 	}
-	for _, variant := range []string{"víctor.novak@example.com", "victor.növak@example.com", "ｖictor.novak@example.com", "VÍCTOR.NOVAK@example.com"} {
+	// The last is spelled with the Kelvin sign (U+212A), which Unicode lower-cases to k.
+	for _, variant := range []string{"víctor.novak@example.com", "victor.növak@example.com", "ｖictor.novak@example.com", "VÍCTOR.NOVAK@example.com", "victor.nova\u212a@example.com"} {
 		res, err := tb.Verify(ctx, variant, victor.password)
 		if err != nil {
 			t.Fatal(err)
@@ -331,5 +333,29 @@ func TestDelegationTakesTheAcceptedRecord(t *testing.T) {
 			b, _ := json.Marshal(res.UserInfo)
 			t.Errorf("%s accepted by the app: got legacy user %s (%s), want %s", tc.login, res.User.LegacyID, b, tc.wantID)
 		}
+	}
+}
+
+// TestUnicodeLowerCaseIsNotTheLogin: a file source finds records by Unicode
+// lower-casing, which maps the Kelvin sign (U+212A) to k; the bridge's own
+// normalisation must not, or "\u212aate@" signs in (and, at the IdP, creates a second
+// account) as kate@.
+func TestUnicodeLowerCaseIsNotTheLogin(t *testing.T) {
+	kate := legacyUser{id: 7, email: "kate@example.com", name: "Kate", active: true, password: "kate-old-pw"}
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "users.csv")
+	content := "id,email,name,given_name,family_name,is_active,password,plan\n" +
+		fmt.Sprintf("7,%s,Kate,,,true,%s,\n", kate.email, hashOf(t, kate, bcrypt.MinCost))
+	if err := os.WriteFile(csvPath, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := lazyPlan(t, strategies.SourceSpec{Kind: strategies.SourceCSV, Path: csvPath}, dir)
+	tb := startBridge(t, p, Config{})
+	ctx := context.Background()
+	if res, err := tb.Verify(ctx, "KATE@example.com", kate.password); err != nil || !res.OK {
+		t.Fatalf("KATE@: got %+v, %v, want OK", res, err)
+	}
+	if res, _ := tb.Verify(ctx, "\u212aate@example.com", kate.password); res.OK || res.User != nil {
+		t.Errorf("Kelvin-sign variant: got OK %v user %v, want neither", res.OK, res.User)
 	}
 }

@@ -128,36 +128,48 @@ func rowKey(key string) string {
 func (c *sqlCounter) reserve(ctx context.Context, key string) (ticket, bool, error) {
 	s, k := c.s, rowKey(key)
 	now := c.now().UTC()
+	fail := func(err error) (ticket, bool, error) {
+		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
+	}
+	// One connection for the lock and the transaction: MySQL's named locks belong to
+	// the session.
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
+		return fail(err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	unlock, err := c.lock(ctx, conn, k)
 	if err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
-	}
-	defer tx.Rollback()
-	unlock, err := c.lock(ctx, tx, k)
-	if err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: lock: %w", s.path, err)
+		return fail(err)
 	}
 	defer unlock()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	if s.d == sqldialect.Postgres {
+		// Held until the transaction ends.
+		h := sha256.Sum256([]byte("cutover bridge attempts " + k))
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(binary.BigEndian.Uint64(h[:8]))); err != nil {
+			return fail(err)
+		}
+	}
 	var n int
 	q := "SELECT count(*) FROM " + s.attempts + " WHERE k = " + s.d.Placeholder(1) +
 		" AND ((failed = 1 AND at > " + s.d.Placeholder(2) + ") OR (failed = 0 AND at > " + s.d.Placeholder(3) + "))"
 	if err := tx.QueryRowContext(ctx, q, k, now.Add(-rateWindow).UnixMilli(), now.Add(-pendingTTL).UnixMilli()).Scan(&n); err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
+		return fail(err)
 	}
 	if n >= c.limit {
 		return ticket{}, false, nil
 	}
 	id, err := c.insert(ctx, tx, k, now)
 	if err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return ticket{}, false, fmt.Errorf("rate limit in %s: %w", s.path, err)
+		return fail(err)
 	}
 	if c.n.Add(1)%256 == 0 {
 		c.prune(ctx, now)
@@ -165,23 +177,21 @@ func (c *sqlCounter) reserve(ctx context.Context, key string) (ticket, bool, err
 	return ticket{key: key, id: id}, true, nil
 }
 
-// lock takes the per-user lock for the rest of tx: a transaction-scoped advisory lock
-// on Postgres, a named lock (released by the returned func) on MySQL.
-func (c *sqlCounter) lock(ctx context.Context, tx *sql.Tx, k string) (func(), error) {
+// lock takes MySQL's named lock on the user for the session of conn, and returns what
+// releases it; Postgres takes a transaction-scoped advisory lock in reserve instead.
+func (c *sqlCounter) lock(ctx context.Context, conn *sql.Conn, k string) (func(), error) {
 	if c.s.d == sqldialect.Postgres {
-		h := sha256.Sum256([]byte("cutover bridge attempts " + k))
-		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(binary.BigEndian.Uint64(h[:8])))
-		return func() {}, err
+		return func() {}, nil
 	}
 	name := "cutover:" + k[:48] // MySQL lock names hold 64 characters
 	var got sql.NullInt64
-	if err := tx.QueryRowContext(ctx, "SELECT GET_LOCK(?, 10)", name).Scan(&got); err != nil {
-		return nil, err
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 10)", name).Scan(&got); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
 	}
 	if got.Int64 != 1 {
-		return nil, fmt.Errorf("another replica held the user's lock for 10 s")
+		return nil, fmt.Errorf("lock: another replica held the user's lock for 10 s")
 	}
-	return func() { _, _ = tx.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name) }, nil
+	return func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name) }, nil
 }
 
 func (c *sqlCounter) insert(ctx context.Context, tx *sql.Tx, k string, now time.Time) (int64, error) {

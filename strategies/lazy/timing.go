@@ -19,7 +19,9 @@ import (
 // source's proportions: a decoy mix makes an unknown login's time a lottery between
 // formats, but a known PBKDF2 user would still always answer in PBKDF2 time, and the
 // distributions per category would still differ. Padding is a sleep, not CPU: it makes
-// fast formats wait, which costs the verification queue nothing. Unknown users still
+// fast formats wait, which costs the verification queue nothing. The floor follows the
+// load (adapt): on a busy machine the slowest format's verifications get slower than
+// at start, and the floor rises with them. Unknown users still
 // cost one decoy verification, so load too looks the same either way.
 
 // floorMargin is how much slower than the slowest format's median the floor is: the
@@ -115,6 +117,36 @@ func (b *Bridge) calibrate(ctx context.Context, byFormat map[string]*formatSampl
 	b.log.Info("every verification is padded to a floor, so its time tells neither existence nor format",
 		"floor_ms", floor.Milliseconds(), "slowest_format", slowFormat, "formats", len(byFormat))
 	return floor
+}
+
+// currentFloor is the time a verification starting now is padded to: the calibrated
+// floor, raised while verifications run slower (a loaded machine).
+func (b *Bridge) currentFloor() time.Duration {
+	return max(b.floor, time.Duration(b.raised.Load()))
+}
+
+// adapt raises the floor when a verification took longer than it (a loaded machine
+// makes the slowest format slower than at start, and an answer past the floor would
+// tell that format again), and lets it sink back towards the calibrated floor, by
+// 1/64 of the excess per verification, when they are fast again. It never rises above
+// half the caller's timeout: the floor must not make answers too late to be read.
+func (b *Bridge) adapt(took time.Duration) {
+	if b.floor == 0 {
+		return
+	}
+	limit := b.caller / 2
+	for {
+		old := b.raised.Load()
+		cur := max(b.floor, time.Duration(old))
+		next := cur - (cur-b.floor)/64
+		if want := took * 5 / 4; want > next {
+			next = want
+		}
+		next = max(b.floor, min(next, limit))
+		if b.raised.CompareAndSwap(old, int64(next)) {
+			return
+		}
+	}
 }
 
 // pad sleeps until deadline (or until ctx ends).

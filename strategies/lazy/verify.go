@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/passwords"
@@ -92,19 +93,22 @@ func (b *Bridge) check(ctx context.Context, login, password string) (Result, err
 		}
 		return Result{Busy: true, Reason: ReasonBusy}, nil
 	}
-	vstart := time.Now()
+	floor, vstart := b.currentFloor(), time.Now()
 	var res Result
 	if b.delegate != nil {
 		res, err = b.verifyDelegated(ctx, u, ambiguous, login, password)
 	} else {
 		res, err = b.verifyHash(ctx, u, errs, password)
 	}
-	b.release(time.Since(vstart))
+	took := time.Since(vstart)
+	b.release(took)
 	if err != nil {
 		return Result{}, err
 	}
+	// The lookup counts too: it is part of what the floor hides.
+	b.adapt(time.Since(t0) - waited)
 	counted = !res.OK
-	b.pad(ctx, t0.Add(waited+b.floor))
+	b.pad(ctx, t0.Add(waited+floor))
 	return res, nil
 }
 
@@ -122,10 +126,19 @@ func limitKey(u *strategies.User, login string) string {
 	return "username:" + normLogin(u.PreferredUsername)
 }
 
-// normLogin is the bridge's own normalisation of a login: trimmed and lower-cased,
-// nothing else. A database collation may fold more (accents, full-width letters); a
+// normLogin is the bridge's own normalisation of a login: trimmed, and each letter
+// lower-cased when it is the upper case of that lower-case letter, nothing else. A
+// database collation may fold more (accents, full-width letters), and so does Unicode
+// lower-casing (the Kelvin sign K lower-cases to k, though k upper-cases to K): a
 // record found that way is not the login's.
-func normLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func normLogin(s string) string {
+	return strings.Map(func(r rune) rune {
+		if l := unicode.ToLower(r); l != r && unicode.ToUpper(l) == r {
+			return l
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
 
 // verifyHash checks password against u's legacy hash; an unknown user, or one whose
 // hash cannot be used, costs a decoy verification instead.
