@@ -244,7 +244,7 @@ func (a *AuthFlow) post(ctx context.Context, hc *http.Client, path string, body 
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryableStatus(status)
+		transient := err != nil && isTransient(err) || err == nil && retryableAnswer(status, answer)
 		if !transient || attempt >= a.retry.Attempts {
 			if err != nil {
 				return nil, nil, err
