@@ -280,3 +280,39 @@ func TestSignInKnownPasswords(t *testing.T) {
 	}
 	t.Logf("%d users: %v", len(lines), counts)
 }
+
+// lookupFunc is a Looker made of a function.
+type lookupFunc func(ctx context.Context, identifier, value string) (*TargetUser, error)
+
+func (f lookupFunc) LookupUser(ctx context.Context, identifier, value string) (*TargetUser, error) {
+	return f(ctx, identifier, value)
+}
+
+// TestAuthFlowSubjectFromLookup checks a successful sign-in names the user through
+// Lookup (the flow's answers do not), asking by the login's kind.
+func TestAuthFlowSubjectFromLookup(t *testing.T) {
+	data, err := os.ReadFile(authFlowFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec flowRecording
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	srv := replayFlow(t, rec.Scenarios["ok"], "recorded-pass-1")
+	var asked string
+	af, err := NewAuthFlow(AuthFlowConfig{BaseURL: srv.URL, Lookup: lookupFunc(func(_ context.Context, identifier, value string) (*TargetUser, error) {
+		asked = identifier + "=" + value
+		return &TargetUser{ID: "user-1"}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := af.SignIn(context.Background(), "ok-NONCE@example.com", "recorded-pass-1")
+	if err != nil || !res.OK || res.Subject != "user-1" {
+		t.Fatalf("got %+v, %v; want ok with subject user-1", res, err)
+	}
+	if asked != "email=ok-NONCE@example.com" {
+		t.Errorf("lookup: got %q, want email=ok-NONCE@example.com", asked)
+	}
+}
