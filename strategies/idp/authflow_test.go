@@ -257,7 +257,20 @@ func TestSignInKnownPasswords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	af, err := NewAuthFlow(AuthFlowConfig{BaseURL: public})
+	cfg := AuthFlowConfig{BaseURL: public}
+	if admin := os.Getenv("AUTHGEAR_ADMIN_URL"); admin != "" {
+		// With the Admin API, users without a password are told from wrong passwords.
+		key, err := LoadKey(os.Getenv("AUTHGEAR_KEY_FILE"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New(Config{BaseURL: admin, Project: os.Getenv("AUTHGEAR_PROJECT"), KeyID: os.Getenv("AUTHGEAR_KEY_ID"), Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Lookup = c
+	}
+	af, err := NewAuthFlow(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,5 +327,78 @@ func TestAuthFlowSubjectFromLookup(t *testing.T) {
 	}
 	if asked != "email=ok-NONCE@example.com" {
 		t.Errorf("lookup: got %q, want email=ok-NONCE@example.com", asked)
+	}
+}
+
+// checker is a Looker and PasswordChecker made of fixed answers.
+type checker struct{ known, has bool }
+
+func (c checker) LookupUser(context.Context, string, string) (*TargetUser, error) {
+	return &TargetUser{ID: "user-1"}, nil
+}
+
+func (c checker) HasPrimaryPassword(context.Context, string, string) (bool, bool, error) {
+	return c.known, c.has, nil
+}
+
+// TestAuthFlowTellsNoPasswordFromWrongPassword replays the recorded 401s of a user
+// without a password and of a wrong password: with a PasswordChecker the first says
+// no_password, the second stays invalid_credentials.
+func TestAuthFlowTellsNoPasswordFromWrongPassword(t *testing.T) {
+	data, err := os.ReadFile(authFlowFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec flowRecording
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		scenario, login, password string
+		has                       bool
+		want                      string
+	}{
+		{"no-password", "nopassword-NONCE@example.com", "recorded-pass-1", false, ReasonNoPassword + ": "},
+		{"wrong-password", "ok-NONCE@example.com", "not-the-password", true, ReasonInvalidCredentials + ": "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			srv := replayFlow(t, rec.Scenarios[tt.scenario], tt.password)
+			af, err := NewAuthFlow(AuthFlowConfig{BaseURL: srv.URL, Lookup: checker{known: true, has: tt.has}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := af.SignIn(context.Background(), tt.login, tt.password)
+			if err != nil || res.OK || !strings.HasPrefix(res.Reason, tt.want) {
+				t.Errorf("got %+v, %v; want a refusal starting %q", res, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHasPrimaryPassword reads the getUserByLoginID answers the real Authgear gave for
+// a user imported without a password and one with a bcrypt hash.
+func TestHasPrimaryPassword(t *testing.T) {
+	answers := map[string]string{
+		"nopassword@example.com": `{"data":{"getUserByLoginID":{"authenticators":{"edges":[]},"id":"VXNlcjpmYTM0NDMzNS01NDhhLTRmMDYtYmM2NS05NTU3MWU5NDYwOWQ"}}}`,
+		"ok@example.com":         `{"data":{"getUserByLoginID":{"authenticators":{"edges":[{"node":{"kind":"PRIMARY","type":"PASSWORD"}}]},"id":"VXNlcjpmYzM3NTk0ZC1iODc0LTQ0ZjQtYjE3MS1lMmFhMzVhZWUwZGM"}}}`,
+		"nobody@example.com":     `{"data":{"getUserByLoginID":null}}`,
+	}
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Variables map[string]string `json:"variables"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answers[req.Variables["value"]])
+	}), "proj")
+	for _, tt := range []struct {
+		email      string
+		known, has bool
+	}{{"nopassword@example.com", true, false}, {"ok@example.com", true, true}, {"nobody@example.com", false, false}} {
+		known, has, err := c.HasPrimaryPassword(context.Background(), "email", tt.email)
+		if err != nil || known != tt.known || has != tt.has {
+			t.Errorf("%s: got known %v has %v err %v, want known %v has %v", tt.email, known, has, err, tt.known, tt.has)
+		}
 	}
 }
