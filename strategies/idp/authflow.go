@@ -35,7 +35,8 @@ type AuthFlowConfig struct {
 	// guesses from the login: an @ is an email, a leading + a phone number.
 	Identification string
 	// Lookup, when set, finds the signed-in user's id for SignInResult.Subject (the flow
-	// itself does not name the user). A *Client on the Admin API is one.
+	// itself does not name the user); when it is also a PasswordChecker, a refusal of a
+	// user without a password says so. A *Client on the Admin API is both.
 	Lookup Looker
 	// HTTP is the client to use (its Jar is ignored: every sign-in gets its own); nil
 	// means one with a 30 s timeout.
@@ -169,6 +170,15 @@ func (a *AuthFlow) SignIn(ctx context.Context, login, password string) (strategi
 		"state_token": st.StateToken,
 		"input":       map[string]any{"authentication": "primary_password", "password": password},
 	})
+	if err == nil && res != nil && strings.HasPrefix(res.Reason, ReasonInvalidCredentials) {
+		// Authgear offers the password step to a user imported without a password and
+		// then answers as for a wrong one; the Admin API can tell the two apart.
+		if pc, ok := a.cfg.Lookup.(PasswordChecker); ok {
+			if known, has, cerr := pc.HasPrimaryPassword(ctx, lookupIdentifier[kind], login); cerr == nil && known && !has {
+				res.Reason = ReasonNoPassword + ": InvalidCredentials (the user has no password at the target)"
+			}
+		}
+	}
 	if err != nil || res != nil {
 		return orFail(res, err, "authenticate")
 	}
@@ -182,8 +192,7 @@ func (a *AuthFlow) SignIn(ctx context.Context, login, password string) (strategi
 		}
 	}
 	if a.cfg.Lookup != nil {
-		ident := map[string]string{"email": "email", "phone": "phone_number", "username": "preferred_username"}[kind]
-		if u, err := a.cfg.Lookup.LookupUser(ctx, ident, login); err == nil && u != nil {
+		if u, err := a.cfg.Lookup.LookupUser(ctx, lookupIdentifier[kind], login); err == nil && u != nil {
 			out.Subject = u.ID
 		} else if err != nil {
 			return out, fmt.Errorf("signed in, but looking the user up failed: %w", err)
@@ -199,6 +208,9 @@ func orFail(res *strategies.SignInResult, err error, step string) (strategies.Si
 	}
 	return *res, nil
 }
+
+// lookupIdentifier maps the flow's identification kinds to cutover's identifiers.
+var lookupIdentifier = map[string]string{"email": "email", "phone": "phone_number", "username": "preferred_username"}
 
 func identificationOf(login string) string {
 	switch {
@@ -244,7 +256,7 @@ func (a *AuthFlow) post(ctx context.Context, hc *http.Client, path string, body 
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryableStatus(status)
+		transient := err != nil && isTransient(err) || err == nil && retryableAnswer(status, answer)
 		if !transient || attempt >= a.retry.Attempts {
 			if err != nil {
 				return nil, nil, err

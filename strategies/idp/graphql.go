@@ -182,3 +182,50 @@ func UserIDFromNodeID(node string) (string, error) {
 	}
 	return strings.TrimPrefix(string(b), "User:"), nil
 }
+
+// PasswordChecker is a target that can say whether a user has a password to sign in
+// with. AuthFlow uses it to tell a user imported without a password from a wrong
+// password, which Authgear's sign-in answers alike (401 InvalidCredentials).
+type PasswordChecker interface {
+	// HasPrimaryPassword reports whether the user with this identifier exists (known)
+	// and has a primary password.
+	HasPrimaryPassword(ctx context.Context, identifier, value string) (known, has bool, err error)
+}
+
+var _ PasswordChecker = (*Client)(nil)
+
+const authenticatorsQuery = `query cutoverAuthenticators($key: String!, $value: String!) {
+  getUserByLoginID(loginIDKey: $key, loginIDValue: $value) { id authenticators { edges { node { type kind } } } }
+}`
+
+// HasPrimaryPassword asks Authgear's getUserByLoginID for the user's authenticators.
+func (c *Client) HasPrimaryPassword(ctx context.Context, identifier, value string) (bool, bool, error) {
+	key, ok := loginIDKeys[identifier]
+	if !ok {
+		return false, false, fmt.Errorf("look up a user: unknown identifier %q", identifier)
+	}
+	var data struct {
+		User *struct {
+			Authenticators struct {
+				Edges []struct {
+					Node struct {
+						Type string `json:"type"`
+						Kind string `json:"kind"`
+					} `json:"node"`
+				} `json:"edges"`
+			} `json:"authenticators"`
+		} `json:"getUserByLoginID"`
+	}
+	if err := c.graphql(ctx, authenticatorsQuery, map[string]any{"key": key, "value": value}, &data); err != nil {
+		return false, false, fmt.Errorf("look up the authenticators of %s: %w", identifier, err)
+	}
+	if data.User == nil {
+		return false, false, nil
+	}
+	for _, e := range data.User.Authenticators.Edges {
+		if e.Node.Type == "PASSWORD" && e.Node.Kind == "PRIMARY" {
+			return true, true, nil
+		}
+	}
+	return true, false, nil
+}

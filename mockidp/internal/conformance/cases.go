@@ -289,7 +289,7 @@ func graphqlCases() []Case {
 	}
 	return []Case{
 		{Name: "graphql/lookup-and-delete", Steps: steps(
-			capture(imp(false, "email", rec("gone", `"name":"Gone Soon"`, `"phone_number":"+447700900300"`, `"preferred_username":"gone-{{run}}"`)), "gone"),
+			capture(imp(false, "email", rec("gone", `"name":"Gone Soon"`)), "gone"),
 			lookupReq("email", email("gone")),
 			lookupReq("email", "GONE-{{run}}@EXAMPLE.COM"),
 			lookupReq("phone", "+447700900300"),

@@ -385,7 +385,7 @@ var (
 	uuidRe   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	nodeRe   = regexp.MustCompile(`VXNlcjo[A-Za-z0-9_-]{20,}`)
 	jobIDRe  = regexp.MustCompile(`userimport_[A-Za-z0-9]+`)
-	timeKeys = map[string]bool{"created_at": true, "completed_at": true, "createdAt": true, "updatedAt": true, "lastLoginAt": true}
+	timeKeys = map[string]bool{"created_at": true, "completed_at": true, "createdAt": true, "updatedAt": true, "lastLoginAt": true, "updated_at": true}
 )
 
 // Placeholders that replace values that differ between runs and servers.
@@ -443,6 +443,10 @@ func normalise(r *Response, vars map[string]string) *Response {
 				a[i] = walk(key, e)
 			}
 			return a
+		case json.Number:
+			if timeKeys[key] {
+				return PlaceholderTime // standardAttributes.updated_at is Unix seconds
+			}
 		case string:
 			if key == "tracking_id" {
 				return PlaceholderTrackingID
