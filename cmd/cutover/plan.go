@@ -55,8 +55,9 @@ is valid (exit 1).
 Error messages leave out the offending values (emails, usernames, phone numbers)
 unless --show-values is given, so the report can be pasted into a ticket.
 
-Exit codes: 0 the plan can run, 1 it cannot, 2 bad flags or an invalid plan file,
-130 interrupted.`,
+Exit codes: 0 the plan can run, 1 nothing could be imported, 2 bad flags, an invalid
+plan file or a plan mistake the source shows (a misspelt column, a password column
+with no hashes), 130 interrupted.`,
 		Example: `  cutover plan check plan.yaml
   cutover plan check --plan plan.yaml --json | jq '.invalid'
   cutover plan check --plan plan.yaml --examples 20 --show-values`,
@@ -126,7 +127,11 @@ func runPlanCheck(cmd *cobra.Command, a *app, f planCheckFlags) error {
 		return fmt.Errorf("write the report: %w", err)
 	}
 	if !r.CanRun {
-		return exitError{exitFailure, errors.New("the plan cannot run: " + strings.Join(r.Blockers, "; "))}
+		code := exitFailure // nothing could be imported
+		if strategies.CodeOf(r.Err()) == strategies.CodePlan {
+			code = exitUsage // a plan mistake: the same exit as run's gate
+		}
+		return exitError{code, errors.New("the plan cannot run: " + strings.Join(r.Blockers, "; "))}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -74,8 +75,22 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	}
 	if dryRun {
 		fmt.Fprintf(a.stdout, "%d users inserted by %s would be deleted\n", found, dir)
-		return nil
+	} else {
+		fmt.Fprintf(a.stdout, "deleted %d of the %d users inserted by %s\n", deleted, found, dir)
 	}
-	fmt.Fprintf(a.stdout, "deleted %d of the %d users inserted by %s\n", deleted, found, dir)
+	return printUncertain(a, dir)
+}
+
+// printUncertain lists the users undo left because nothing proves this run created
+// them (an answer was lost, and the user may have signed up meanwhile).
+func printUncertain(a *app, dir string) error {
+	left, err := bulk.Uncertain(dir)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "left %d users whose creation by this run cannot be proven (an answer from the target was lost); check them in the IdP and delete the ones this run made:\n", len(left))
+	for _, l := range left {
+		fmt.Fprintf(a.stdout, "  row %d  legacy_id %s  user_id %s\n", l.Row, cmp.Or(l.LegacyID, "-"), cmp.Or(l.UserID, "-"))
+	}
 	return nil
 }

@@ -83,6 +83,9 @@ func Import(issuer, tok string, body []byte) (map[string]any, error) {
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+		if b != nil {
+			req.Header.Set("Content-Type", "application/json") // Authgear answers 415 without it
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return nil, err

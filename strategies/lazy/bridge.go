@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/directory"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
@@ -333,6 +334,14 @@ func (b *Bridge) setUpVerifier(ctx context.Context, cfg Config) (err error) {
 	}
 	if b.mapper, err = mapping.New(p, mapping.Options{Verifier: b.verifier, SkipDuplicates: true}); err != nil {
 		return err
+	}
+	if p.Lazy.Bind != nil {
+		v, err := directory.BindVerifierFor(p)
+		if err != nil {
+			return err
+		}
+		b.delegate = &delegator{bind: v}
+		return nil
 	}
 	if p.Lazy.Delegate != nil {
 		b.delegate, err = newDelegator(p, cfg.Client)

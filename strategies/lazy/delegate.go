@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/directory"
 )
 
 // delegator forwards credentials to the legacy app's own login endpoint, for legacy
@@ -24,6 +25,9 @@ type delegator struct {
 	status        int
 	successField  string // dotted path into the JSON reply that must be true
 	client        *http.Client
+	// bind, when set (lazy.bind), lets the directory decide by a bind as the user:
+	// Active Directory and locked-down OpenLDAP have no hash the bridge could read.
+	bind *directory.BindVerifier
 }
 
 func newDelegator(p *strategies.Plan, c *http.Client) (*delegator, error) {
@@ -57,6 +61,9 @@ func newDelegator(p *strategies.Plan, c *http.Client) (*delegator, error) {
 // but the success one, below 500, or a success status without the success field) is
 // false; a 5xx or an unreachable app is an error.
 func (d *delegator) check(ctx context.Context, login, password string) (bool, error) {
+	if d.bind != nil {
+		return d.bind.Verify(ctx, login, password)
+	}
 	var body []byte
 	ctype := "application/x-www-form-urlencoded"
 	if d.json {
