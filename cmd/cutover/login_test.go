@@ -103,6 +103,9 @@ func postAndPoll(issuer, tok string, body []byte) error {
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+		if b != nil {
+			req.Header.Set("Content-Type", "application/json") // Authgear (and the mock) refuse a body without it
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return nil, err
