@@ -209,6 +209,10 @@ func (e *APIError) Error() string {
 		b.WriteString("; the target refused the Admin API token: check target.project, target.key_id and target.key_file")
 	case http.StatusRequestEntityTooLarge:
 		b.WriteString("; the request body is over the target's limit: lower bulk.batch_bytes")
+	case http.StatusTooManyRequests:
+		if e.Reason == "UsageLimitExceeded" {
+			fmt.Fprintf(&b, "; the project's %v usage limit (per %v) is used up: raise it for the project, or run again in the next period", e.Info["usage_name"], e.Info["period"])
+		}
 	}
 	return b.String()
 }
@@ -354,7 +358,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (in
 		if ctx.Err() != nil {
 			return 0, nil, attempt, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryableStatus(status)
+		transient := err != nil && isTransient(err) || err == nil && retryableAnswer(status, data)
 		if !transient {
 			if err != nil {
 				return 0, nil, attempt, fmt.Errorf("%s %s: %w", method, path, err)

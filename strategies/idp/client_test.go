@@ -219,6 +219,12 @@ func TestRetries(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"error":{"name":"Invalid","reason":"ValidationFailed","message":"email: not an email","code":400}}`)
 		}},
+		{name: "429 usage limit is permanent", wantRetries: 0, wantErr: "user_import usage limit", fault: func(w http.ResponseWriter, r *http.Request) {
+			// Authgear's answer when the project's user_import quota is used up: waiting
+			// seconds does not help, so it is not retried.
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"name":"TooManyRequest","reason":"UsageLimitExceeded","message":"usage limit exceeded","code":429,"info":{"name":"UserImport","usage_name":"user_import","period":"day"}}}`)
+		}},
 		{name: "413 is reported as too large", wantRetries: 0, wantTooBig: true, wantErr: "lower bulk.batch_bytes", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
 			io.WriteString(w, `{"error":{"name":"RequestEntityTooLarge","reason":"JSONTooLarge","code":413}}`)

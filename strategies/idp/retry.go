@@ -1,7 +1,9 @@
 package idp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -43,6 +45,24 @@ func (r Retry) backoff(attempt int, retryAfter time.Duration) time.Duration {
 // retryableStatus reports whether an HTTP status is worth retrying.
 func retryableStatus(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
+}
+
+// retryableAnswer is retryableStatus, except for the 429 Authgear gives when a project's
+// usage limit (user_import per day or month) is used up: a quota, not a rate, so waiting
+// seconds and trying again only delays the error.
+func retryableAnswer(status int, body []byte) bool {
+	if !retryableStatus(status) {
+		return false
+	}
+	if status == http.StatusTooManyRequests && bytes.Contains(body, []byte(`"UsageLimitExceeded"`)) {
+		var env struct {
+			Error *APIError `json:"error"`
+		}
+		if json.Unmarshal(body, &env) == nil && env.Error != nil && env.Error.Reason == "UsageLimitExceeded" {
+			return false
+		}
+	}
+	return true
 }
 
 // isTransient reports whether a transport error may go away on retry: timeouts,
