@@ -381,6 +381,9 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 			}
 			if e := checkIdentifier(k, s); e != nil {
 				e.Message = "mfa." + e.Message
+				for _, c := range e.Info["causes"].([]map[string]any) {
+					c["location"] = "/mfa" + c["location"].(string)
+				}
 				return e
 			}
 		case "password":

@@ -125,7 +125,7 @@ func TestImportRecordValidation(t *testing.T) {
 		{"salt refused in authgear profile", map[string]any{"email": "g@example.com", "password": map[string]any{"type": "bcrypt", "password_hash": bcryptHash(t, "z"), "salt": "x"}},
 			OutcomeFailed, "ValidationFailed", `"kind":"","location":"/password/salt"`},
 		{"wrong type", map[string]any{"email": "h@example.com", "email_verified": "yes"}, OutcomeFailed, "ValidationFailed", `{"details":{"actual":["string"],"expected":["boolean"]},"kind":"type","location":"/email_verified"}`},
-		{"duplicate phone of another user", map[string]any{"email": "i@example.com", "phone_number": "+85223456789"}, OutcomeFailed, "InvariantViolated", `"message":"identity already exists","code":400,"info":{"cause":{"kind":"DuplicatedIdentity"}}`},
+		{"duplicate phone of another user", map[string]any{"email": "i@example.com", "phone_number": "+85223456789"}, OutcomeFailed, "InvariantViolated", `"message":"identity already exists","code":400,"info":{"IdentityTypeExisting":"login_id","IdentityTypeIncoming":"login_id","LoginIDTypeExisting":"phone","LoginIDTypeIncoming":"phone","cause":{"kind":"DuplicatedIdentity"}}`},
 	}
 	records := make([]any, len(tests))
 	for i, tc := range tests {
