@@ -231,7 +231,8 @@ func TestImportRequestErrors(t *testing.T) {
 		{"no identifier", `{"records":[{"email":"a@example.com"}]}`, http.StatusBadRequest, "ValidationFailed"},
 		{"bad identifier", `{"identifier":"login","records":[{"email":"a@example.com"}]}`, http.StatusBadRequest, "ValidationFailed"},
 		{"no records", `{"identifier":"email","records":[]}`, http.StatusBadRequest, "ValidationFailed"},
-		{"not JSON: a 500 at Authgear", `identifier=email`, http.StatusInternalServerError, "UnexpectedError"},
+		{"not JSON: a 400 InvalidJSON at Authgear", `identifier=email`, http.StatusBadRequest, "InvalidJSON"},
+		{"truncated JSON: a 500 at Authgear", `{"identifier":"email","records":[`, http.StatusInternalServerError, "UnexpectedError"},
 		{"a record that is not an object fails the request", `{"identifier":"email","records":[{"email":"a@example.com"},[1]]}`, http.StatusBadRequest, "ValidationFailed"},
 	}
 	for _, tc := range tests {
