@@ -28,7 +28,7 @@ func TestMixedCaseEmailOfExistingUserFails(t *testing.T) {
 			map[string]any{"email": "Alice@Example.com"}, map[string]any{"email": "Bob@Example.com"}, map[string]any{"email": "alice@example.com"}}})
 		for i, d := range j.Details[:2] {
 			raw, _ := json.Marshal(d.Errors)
-			if d.Outcome != OutcomeFailed || !strings.Contains(string(raw), `"name":"Invalid","reason":"InvariantViolated","message":"identity already exists","code":400,"info":{"cause":{"kind":"DuplicatedIdentity"}}`) {
+			if d.Outcome != OutcomeFailed || !strings.Contains(string(raw), `"name":"Invalid","reason":"InvariantViolated","message":"identity already exists","code":400,"info":{"IdentityTypeExisting":"login_id","IdentityTypeIncoming":"login_id","LoginIDTypeExisting":"email","LoginIDTypeIncoming":"email","cause":{"kind":"DuplicatedIdentity"}}`) {
 				t.Errorf("upsert %v, record %d: got %s %s, want failed with DuplicatedIdentity", upsert, i, d.Outcome, raw)
 			}
 		}

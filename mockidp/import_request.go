@@ -4,6 +4,7 @@ package mockidp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -36,6 +37,20 @@ func validationFailed(msg string, causes ...map[string]any) *APIError {
 // body that is not JSON or a bcrypt hash that does not start with "$".
 func unexpectedError() *APIError {
 	return apiErr(http.StatusInternalServerError, "InternalError", "UnexpectedError", "unexpected error occurred")
+}
+
+// invalidJSON is Authgear's answer to a body that is not JSON: a syntax error at a byte
+// is a 400 InvalidJSON naming the offset, while a body that ends too soon (or is empty)
+// surfaces as an unexpected error, a 500.
+func invalidJSON(body []byte) *APIError {
+	var x any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(body, &x); errors.As(err, &se) && se.Offset < int64(len(body)) {
+		e := apiErr(http.StatusBadRequest, "BadRequest", "InvalidJSON", se.Error())
+		e.Info = map[string]any{"byte_offset": se.Offset}
+		return e
+	}
+	return unexpectedError()
 }
 
 // tooLarge is Authgear's answer to a body over BodyMaxSize.
@@ -82,7 +97,7 @@ var identifiers = []string{IdentifierUsername, IdentifierEmail, IdentifierPhone}
 // preflight.
 func DecodeImportRequest(body []byte) (upsert bool, identifier string, records []json.RawMessage, err *APIError) {
 	if !json.Valid(body) {
-		return false, "", nil, unexpectedError()
+		return false, "", nil, invalidJSON(body)
 	}
 	// Members, not a struct: encoding/json matches struct fields case-insensitively, and
 	// Authgear's schema does not ("Records" is an unknown key there). Records stay slices

@@ -239,6 +239,10 @@ func checkAddress(v json.RawMessage) *APIError {
 	return nil
 }
 
+func hasKey(ms []jsonscan.Member, k string) bool {
+	return slices.ContainsFunc(ms, func(m jsonscan.Member) bool { return m.Key == k })
+}
+
 // requiredDetails are the details of Authgear's "required" cause for the object ms.
 func requiredDetails(ms []jsonscan.Member, required ...string) map[string]any {
 	keys := make([]string, len(ms))
@@ -311,7 +315,9 @@ func decodePassword(loc string, v json.RawMessage, profile string, ver *password
 			}
 		}
 	}
-	if d := requiredDetails(ms, "type", "password_hash"); len(d["missing"].([]string)) > 0 {
+	// The details are built only for a record that needs them: this runs for every record.
+	if !hasKey(ms, "type") || !hasKey(ms, "password_hash") {
+		d := requiredDetails(ms, "type", "password_hash")
 		return nil, recordErrorDetails(loc, "required", d, "password.type and password.password_hash are required")
 	}
 	if p.hash == "" {
@@ -375,6 +381,9 @@ func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIEr
 			}
 			if e := checkIdentifier(k, s); e != nil {
 				e.Message = "mfa." + e.Message
+				for _, c := range e.Info["causes"].([]map[string]any) {
+					c["location"] = "/mfa" + c["location"].(string)
+				}
 				return e
 			}
 		case "password":

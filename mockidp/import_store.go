@@ -194,11 +194,21 @@ func identifierValue(rec *importRecord, identifier, profile string) string {
 // conflictError turns a unique-constraint failure into the record's error, in
 // Authgear's shape whichever identity clashed; nil for any other error.
 func conflictError(err error) *APIError {
-	if !strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	msg := err.Error()
+	if !strings.Contains(msg, "UNIQUE constraint failed") {
 		return nil
 	}
+	// Authgear names the clashing login id's type (email, phone or username).
+	typ := "username"
+	switch {
+	case strings.Contains(msg, "email_lc"):
+		typ = "email"
+	case strings.Contains(msg, "phone"):
+		typ = "phone"
+	}
 	return &APIError{Name: "Invalid", Reason: "InvariantViolated", Code: http.StatusBadRequest,
-		Message: "identity already exists", Info: map[string]any{"cause": map[string]any{"kind": "DuplicatedIdentity"}}}
+		Message: "identity already exists", Info: map[string]any{"cause": map[string]any{"kind": "DuplicatedIdentity"},
+			"IdentityTypeExisting": "login_id", "IdentityTypeIncoming": "login_id", "LoginIDTypeExisting": typ, "LoginIDTypeIncoming": typ}}
 }
 
 // upsertRecord updates an existing user: identity and standard attributes when present

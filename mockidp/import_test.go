@@ -125,7 +125,7 @@ func TestImportRecordValidation(t *testing.T) {
 		{"salt refused in authgear profile", map[string]any{"email": "g@example.com", "password": map[string]any{"type": "bcrypt", "password_hash": bcryptHash(t, "z"), "salt": "x"}},
 			OutcomeFailed, "ValidationFailed", `"kind":"","location":"/password/salt"`},
 		{"wrong type", map[string]any{"email": "h@example.com", "email_verified": "yes"}, OutcomeFailed, "ValidationFailed", `{"details":{"actual":["string"],"expected":["boolean"]},"kind":"type","location":"/email_verified"}`},
-		{"duplicate phone of another user", map[string]any{"email": "i@example.com", "phone_number": "+85223456789"}, OutcomeFailed, "InvariantViolated", `"message":"identity already exists","code":400,"info":{"cause":{"kind":"DuplicatedIdentity"}}`},
+		{"duplicate phone of another user", map[string]any{"email": "i@example.com", "phone_number": "+85223456789"}, OutcomeFailed, "InvariantViolated", `"message":"identity already exists","code":400,"info":{"IdentityTypeExisting":"login_id","IdentityTypeIncoming":"login_id","LoginIDTypeExisting":"phone","LoginIDTypeIncoming":"phone","cause":{"kind":"DuplicatedIdentity"}}`},
 	}
 	records := make([]any, len(tests))
 	for i, tc := range tests {
@@ -231,7 +231,8 @@ func TestImportRequestErrors(t *testing.T) {
 		{"no identifier", `{"records":[{"email":"a@example.com"}]}`, http.StatusBadRequest, "ValidationFailed"},
 		{"bad identifier", `{"identifier":"login","records":[{"email":"a@example.com"}]}`, http.StatusBadRequest, "ValidationFailed"},
 		{"no records", `{"identifier":"email","records":[]}`, http.StatusBadRequest, "ValidationFailed"},
-		{"not JSON: a 500 at Authgear", `identifier=email`, http.StatusInternalServerError, "UnexpectedError"},
+		{"not JSON: a 400 InvalidJSON at Authgear", `identifier=email`, http.StatusBadRequest, "InvalidJSON"},
+		{"truncated JSON: a 500 at Authgear", `{"identifier":"email","records":[`, http.StatusInternalServerError, "UnexpectedError"},
 		{"a record that is not an object fails the request", `{"identifier":"email","records":[{"email":"a@example.com"},[1]]}`, http.StatusBadRequest, "ValidationFailed"},
 	}
 	for _, tc := range tests {
