@@ -31,7 +31,7 @@ func rehearseBulk(ctx context.Context, rh *rehearsal) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.SignIns = signInAll(rh.creds, func(email, password string) SignIn {
+	res.SignIns = signInAll(rh.creds, 4, func(email, password string) SignIn {
 		return bulkSignIn(ctx, t.SignIn, byEmail, email, password)
 	})
 	res.SignInsTitle = title(fmt.Sprintf("Sign-ins with old passwords (%s)", rh.known), res.SignIns, "worked")

@@ -53,7 +53,10 @@ func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
 	if rh.cfg.Progress != nil {
 		rh.cfg.Progress(strategies.Progress{Phase: "sign-ins through the bridge", Total: int64(len(rh.creds))})
 	}
-	ins := signInAll(rh.creds, func(email, password string) SignIn {
+	// Paced to what the bridge verifies at once: a burst beyond its slots would queue
+	// past the target's hook timeout, and the target reports that as a server error, not
+	// as the password the rehearsal is about (issue 13, item 5).
+	ins := signInAll(rh.creds, b.Stats().Capacity, func(email, password string) SignIn {
 		return lazySignIn(ctx, b, t.SignIn, email, password)
 	})
 	r := &bulk.Runner{Log: rh.cfg.Log, OpenTarget: open}

@@ -273,9 +273,9 @@ func outcomeByEmail(dir string) (map[string]bulk.Line, error) {
 
 // signInAll signs every known user in, a few at a time (a real IdP limits the rate;
 // bcrypt costs the mock CPU), each through one, which says how it went.
-func signInAll(creds [][2]string, one func(email, password string) SignIn) []SignIn {
+func signInAll(creds [][2]string, parallel int, one func(email, password string) SignIn) []SignIn {
 	out := make([]SignIn, len(creds))
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, c := range creds {
 		wg.Add(1)
