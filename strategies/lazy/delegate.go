@@ -128,6 +128,13 @@ func (b *Bridge) verifyDelegated(ctx context.Context, u *strategies.User, ambigu
 		b.log.Warn("the legacy app accepted a login several legacy records share, none exactly; refused", "dialect", b.dialect)
 		return Result{Reason: ReasonAmbiguous}, nil
 	}
+	if u == nil && b.delegate.bind != nil {
+		// The directory holds more accounts than the source reads (service accounts,
+		// entries outside source.ldap.filter or base_dn): a bind proves a password, not
+		// that the account is a user to migrate.
+		b.log.Warn("the directory accepted a bind for an account the source does not read; refused")
+		return Result{Reason: ReasonWrong}, nil
+	}
 	if u == nil {
 		// The legacy app knows the user but the source does not: sign in with what we know.
 		b.log.Warn("the legacy app accepted a user the source does not have; user_info holds the identifier only")
