@@ -83,6 +83,8 @@ const (
 const (
 	envDSN    = "LEGACY_DSN"
 	envPepper = "LEGACY_PEPPER"
+	// envLDAPPassword holds the directory's bind password for the run.
+	envLDAPPassword = "LDAP_BIND_PASSWORD"
 )
 
 // previewRows is how many mapped rows the preview shows.
@@ -210,9 +212,19 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 		if !strategies.IsDatabase(p.Source.Kind) {
 			p.Source.Table, p.Source.Query = "", ""
 		}
+		if k, _ := strategies.SourceKindOf(p.Source.Kind); k.Directory {
+			p.Source.Path = "" // a directory is reached through source.ldap
+		} else {
+			p.Source.LDAP = nil
+		}
 	case stepConnection:
 		if err := s.secretToEnv(&p.Source.DSN, envDSN); err != nil {
 			return "", err
+		}
+		if p.Source.LDAP != nil {
+			if err := s.secretToEnv(&p.Source.LDAP.BindPassword, envLDAPPassword); err != nil {
+				return "", err
+			}
 		}
 		if s.env.Probe == nil {
 			return "", errUnavailable("testing the connection")
@@ -354,7 +366,8 @@ func (s *state) secretToEnv(field *string, name string) error {
 	default:
 		probe.Mapping.PasswordKey = v
 	}
-	if probe.CheckNoSecrets() == nil {
+	// A bind password is always a secret; a DSN or a key is one when it holds one.
+	if name != envLDAPPassword && probe.CheckNoSecrets() == nil {
 		return nil
 	}
 	if s.env.Setenv == nil {

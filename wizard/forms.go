@@ -115,7 +115,11 @@ func (s *state) sourceKindField() huh.Field {
 
 func (s *state) connectionFields() []huh.Field {
 	src := &s.plan.Source
-	if k, _ := strategies.SourceKindOf(src.Kind); k.DSN {
+	k, _ := strategies.SourceKindOf(src.Kind)
+	if k.Directory {
+		return s.directoryFields()
+	}
+	if k.DSN {
 		example := "postgres://migrator:PASSWORD@db.internal:5432/app"
 		if src.Kind == strategies.SourceMySQL {
 			example = "migrator:PASSWORD@tcp(db.internal:3306)/app"
@@ -136,6 +140,38 @@ func (s *state) connectionFields() []huh.Field {
 			Validate(required("source.hash_config", &src.HashConfig)), "Hash config (JSON file)", &src.HashConfig))
 	}
 	return fields
+}
+
+// directoryFields ask how to reach an LDAP directory; the connection test that follows
+// binds with them and reads a page of entries for the preview.
+func (s *state) directoryFields() []huh.Field {
+	src := &s.plan.Source
+	if src.LDAP == nil {
+		src.LDAP = &strategies.LDAPSource{}
+	}
+	d := src.LDAP
+	password := huh.NewInput().Title("Bind password").
+		Description("Kept out of the plan as ${" + envLDAPPassword + "}; empty for an anonymous bind.").
+		Value(&d.BindPassword)
+	if s.tui {
+		// Masked on screen. huh's accessible mode reads a masked field only from a
+		// terminal, so line mode (scripts, screen readers) asks it like the DSN.
+		password = password.EchoMode(huh.EchoModePassword)
+	}
+	return []huh.Field{
+		s.text(huh.NewInput().
+			Description("ldap://host:389, or ldaps://host:636 (TLS); e.g. ldap://ldap.corp.example:389").
+			Validate(required("source.ldap.url", &d.URL)), "Directory URL", &d.URL),
+		s.text(huh.NewInput().
+			Description("e.g. cn=reader,dc=corp,dc=example; empty binds anonymously"), "Bind DN (optional)", &d.BindDN),
+		password,
+		s.text(huh.NewInput().
+			Description("where the users are, searched below; e.g. ou=people,dc=corp,dc=example").
+			Validate(required("source.ldap.base_dn", &d.BaseDN)), "Base DN", &d.BaseDN),
+		s.text(huh.NewInput().
+			Description("empty reads (objectClass=person); e.g. (&(objectClass=user)(!(objectClass=computer))) for Active Directory"),
+			"Filter (optional)", &d.Filter),
+	}
 }
 
 func (s *state) tableFields() []huh.Field {

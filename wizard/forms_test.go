@@ -249,3 +249,33 @@ func TestFitLinesKeepsThePlanReadableOnSmallTerminals(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectoryConnection: choosing an LDAP directory asks for its URL, bind, base DN
+// and filter, and the bind password leaves the plan for the environment (issue 18).
+func TestDirectoryConnection(t *testing.T) {
+	p, _ := demoPlan()
+	env := map[string]string{}
+	s := newState(fakeEnv(&fakeRunner{}, env), p, "plan.yaml")
+	s.plan.Source.Kind = strategies.SourceLDAP
+	if _, err := s.leave(context.Background(), stepSourceKind); err != nil {
+		t.Fatal(err)
+	}
+	answer(t, s.form(stepConnection), "ldap://ldap.corp.example:389\ncn=reader,dc=corp,dc=example\nhunter2\nou=people,dc=corp,dc=example\n\n")
+	d := s.plan.Source.LDAP
+	if d == nil || d.URL != "ldap://ldap.corp.example:389" || d.BindDN != "cn=reader,dc=corp,dc=example" || d.BaseDN != "ou=people,dc=corp,dc=example" {
+		t.Fatalf("got source.ldap %+v, want the answers", d)
+	}
+	if s.plan.Source.Path != "" {
+		t.Errorf("got source.path %q, want none for a directory", s.plan.Source.Path)
+	}
+	if err := s.secretToEnv(&d.BindPassword, envLDAPPassword); err != nil {
+		t.Fatal(err)
+	}
+	if d.BindPassword != "${"+envLDAPPassword+"}" || env[envLDAPPassword] != "hunter2" {
+		t.Errorf("bind password: got plan %q, env %q; want the reference in the plan and the password in $%s", d.BindPassword, env[envLDAPPassword], envLDAPPassword)
+	}
+	s.plan.Mapping = strategies.Mapping{Email: strategies.FieldRef{Column: "mail"}} // the next step's suggestion
+	if err := s.plan.Validate(); err != nil {
+		t.Errorf("the plan does not validate: %v", err)
+	}
+}
