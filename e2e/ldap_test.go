@@ -166,3 +166,107 @@ mapping:
 	}
 	checkSignIns(t, sc, idp, users, func(legacyUser) bool { return true })
 }
+
+// TestLazyOpenLDAPBind migrates directory users lazily with no hash to read: the
+// bridge reads the directory anonymously, which the directory's ACL lets see everything
+// but userPassword (the Active Directory situation, where unicodePwd is never
+// readable), and verifies each sign-in by binding to the directory as the user. A user
+// who signs in with the directory password is created at the IdP; a wrong password is
+// refused and creates nobody; the second sign-in does not ask the bridge.
+func TestLazyOpenLDAPBind(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	sc := newScenario(t)
+	for _, cmd := range []string{"bridge", "mockidp", "login"} {
+		requireCommand(t, sc.s, cmd)
+	}
+	users := openLDAPUsers(t)
+	dir := sc.Slapd()
+	admin, err := ldap.DialURL(dir.HostURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Bind("cn=admin,dc=example,dc=org", dir.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		dir.add(t, admin, "uid="+u.Login+",ou=people,dc=example,dc=org", map[string][]string{"objectClass": {"inetOrgPerson"},
+			"uid": {u.Login}, "cn": {u.First + " " + u.Last}, "sn": {u.Last}, "mail": {u.Email}, "userPassword": {u.Hash}})
+	}
+	t.Cleanup(func() { t.Logf("scenario ldap lazy took %s", time.Since(start).Round(time.Millisecond)) })
+
+	secret := randomHex(16)
+	plan := `version: 1
+strategy: lazy
+source:
+  kind: ldap
+  ldap:
+    url: ` + dir.NetURL + `
+    base_dn: ou=people,dc=example,dc=org
+    filter: (objectClass=inetOrgPerson)
+mapping:
+  legacy_id: uid
+  email: mail
+  preferred_username: uid
+  name: cn
+target:
+  kind: mockidp
+  url: http://idp:8080
+  profile: permissive
+lazy:
+  listen: 0.0.0.0:8788
+  secret: ${BRIDGE_SECRET}
+  store: state/lazy.db
+  login: [preferred_username]
+  bind:
+    user: uid={login},ou=people,dc=example,dc=org
+`
+	bridge := sc.ServeCutover(8788, "/healthz", cutoverSpec{
+		Args:    []string{"bridge", "--plan", "bridge.yaml"},
+		Env:     []string{"BRIDGE_SECRET=" + secret},
+		Files:   map[string]string{"bridge.yaml": plan},
+		Volumes: map[string]string{sc.Volume(): "/work"},
+		Aliases: []string{"bridge"},
+	})
+	idp := sc.MockIDPEnv("idp", "permissive", []string{"LAZY_SECRET=" + secret},
+		"--lazy-hook", bridge.NetURL+"/verify", "--lazy-secret-env", "LAZY_SECRET")
+
+	u := users[0]
+	steps := []struct {
+		name      string
+		password  string
+		wantOK    bool
+		wantIdP   int
+		wantAsked bool
+	}{
+		{"a wrong password is refused and creates nobody", u.Password + "!", false, 0, true},
+		{"the directory password migrates the user", u.Password, true, 1, true},
+		{"the second sign-in does not ask the bridge", u.Password, true, 1, false},
+	}
+	for _, st := range steps {
+		ok := t.Run(st.name, func(t *testing.T) {
+			before := bridgeStats(t, bridge)
+			res, _ := sc.in(t).SignIn(idp, u.Login, st.password)
+			if got := res.ExitCode == 0; got != st.wantOK {
+				t.Fatalf("sign-in as %s: got exit code %d, want signed in %v\n%s", u.Login, res.ExitCode, st.wantOK, res)
+			}
+			if got := idp.Count(t); got != st.wantIdP {
+				t.Errorf("users at the IdP: got %d, want %d", got, st.wantIdP)
+			}
+			after := bridgeStats(t, bridge)
+			if asked := after != before; asked != st.wantAsked {
+				t.Errorf("bridge counts went from %+v to %+v; want asked %v", before, after, st.wantAsked)
+			}
+			if after.Errors != 0 {
+				t.Errorf("bridge errors: got %d, want 0 (a refused bind is a refusal, not an error)", after.Errors)
+			}
+		})
+		if !ok {
+			t.FailNow() // the next steps' counts assume this one
+		}
+	}
+	if got, ok := idp.User(t, u.Email); !ok || got.Source != "lazy" {
+		t.Errorf("%s at the IdP: got %+v (found %v), want a user created by the lazy hook with the directory's mail", u.Login, got, ok)
+	}
+}
