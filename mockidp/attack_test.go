@@ -26,7 +26,7 @@ import (
 // reach GET userinfo, where encoding/json would match it to the email field of a relying
 // party's struct and link the account to the victim's address (issue 13 item 8).
 func TestUserinfoCaseVariantClaimsDropped(t *testing.T) {
-	s := startServer(t, Config{})
+	s := startServer(t, Config{LoginIDKeys: []string{LoginIDEmail, LoginIDUsername}})
 	importAndWait(t, s, map[string]any{"identifier": "preferred_username", "records": []any{map[string]any{
 		"preferred_username": "mallory", "password": map[string]any{"type": "bcrypt", "password_hash": bcryptHash(t, "mallory pw 1")}}}})
 	tok, err := passwordGrant(context.Background(), s, "mallory", "mallory pw 1")

@@ -148,7 +148,7 @@ func TestAuthgearEnvelopes(t *testing.T) {
 // JSON-schema validator (difference 5): every violation, at the right location.
 func TestRecordCausesAsAuthgear(t *testing.T) {
 	tests := []struct{ record, causes string }{
-		{`{"email":null}`, `[{"details":{"actual":["null"],"expected":["string"]},"kind":"type","location":"/email"}]`},
+		{`{"email":"a@x.io","mfa":{"password":{"type":"bcrypt"},"totp":"x"}}`, `[{"details":{"actual":["type"],"expected":["type","password_hash"],"missing":["password_hash"]},"kind":"required","location":"/mfa/password"},{"details":{"actual":["string"],"expected":["object"]},"kind":"type","location":"/mfa/totp"}]`},
 		{`{"email":5}`, `[{"details":{"actual":["integer","number"],"expected":["string"]},"kind":"type","location":"/email"}]`},
 		{`{"email":"a@x.io","foo":1,"bar":2}`, `[{"kind":"","location":"/bar"},{"kind":"","location":"/foo"}]`},
 		{`{"name":"N","foo":1}`, `[{"details":{"actual":["foo","name"],"expected":["email"],"missing":["email"]},"kind":"required","location":""},{"kind":"","location":"/foo"}]`},

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -92,6 +93,10 @@ func (s *Server) gqlGetUserByLoginID(w http.ResponseWriter, r *http.Request, q s
 		return
 	}
 	f := userFilter{Limit: 1}
+	if !slices.Contains(s.cfg.LoginIDKeys, key) {
+		// Authgear refuses a key the project does not allow as a login id.
+		key = ""
+	}
 	switch key {
 	case "email":
 		f.Email = value
@@ -100,7 +105,7 @@ func (s *Server) gqlGetUserByLoginID(w http.ResponseWriter, r *http.Request, q s
 	case "username":
 		f.Username = value
 	default:
-		writeGraphQL(w, map[string]any{"getUserByLoginID": nil}, invalid("GetUsersInvalidArgument", "Invalid Login ID key"))
+		writeGraphQL(w, map[string]any{"getUserByLoginID": nil}, invalid("GetUsersInvalidArgument", "invalid Login ID key"))
 		return
 	}
 	users, _, err := s.store.list(r.Context(), f)
@@ -128,6 +133,8 @@ func (s *Server) gqlGetUserByLoginID(w http.ResponseWriter, r *http.Request, q s
 		case "standardAttributes":
 			c := userClaims(u)
 			delete(c, "sub")
+			// Authgear's standard attributes carry when they last changed, in Unix seconds.
+			c["updated_at"] = u.UpdatedAt.Unix()
 			out["standardAttributes"] = c
 		}
 	}
@@ -139,16 +146,17 @@ func (s *Server) gqlDeleteUser(w http.ResponseWriter, r *http.Request, q string,
 	node, ok := gqlArg(q, vars, "userID")
 	id, okID := userIDOf(node)
 	if !ok || !okID {
-		writeGraphQL(w, map[string]any{"deleteUser": nil}, invalid("InvalidArgument", "userID must be a user's node id (base64url of User:<id>)"))
+		// Authgear answers a failed mutation with data null.
+		writeGraphQL(w, nil, invalid("Invalid", "invalid user ID: userID must be a user's node id (base64url of User:<id>)"))
 		return
 	}
 	n, err := s.store.deleteIDs(r.Context(), []string{id})
 	switch {
 	case err != nil:
 		s.log.Error("graphql: delete a user", "err", err)
-		writeGraphQL(w, map[string]any{"deleteUser": nil}, gqlError{Message: "unexpected error", Extensions: map[string]any{"errorName": "InternalError"}})
+		writeGraphQL(w, nil, gqlError{Message: "unexpected error", Extensions: map[string]any{"errorName": "InternalError"}})
 	case n == 0:
-		writeGraphQL(w, map[string]any{"deleteUser": nil}, gqlError{Message: "user not found", Extensions: map[string]any{"errorName": "NotFound", "reason": "UserNotFound"}})
+		writeGraphQL(w, nil, gqlError{Message: "user not found", Extensions: map[string]any{"errorName": "NotFound", "reason": "UserNotFound"}})
 	default:
 		writeGraphQL(w, map[string]any{"deleteUser": map[string]any{"deletedUserID": node}})
 	}

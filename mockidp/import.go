@@ -62,10 +62,12 @@ type ImportDetail struct {
 
 // ImportJob is the import API's job object, as POST and GET return it.
 type ImportJob struct {
-	ID          string         `json:"id,omitempty"`
-	CreatedAt   *time.Time     `json:"created_at,omitempty"`
-	CompletedAt *time.Time     `json:"completed_at,omitempty"`
-	Status      string         `json:"status,omitempty"`
-	Summary     *ImportSummary `json:"summary,omitempty"`
-	Details     []ImportDetail `json:"details,omitempty"`
+	ID          string     `json:"id,omitempty"`
+	CreatedAt   *time.Time `json:"created_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	Status      string     `json:"status,omitempty"`
+	// Error fails the whole job, as when Authgear's importer hits an unexpected error.
+	Error   *APIError      `json:"error,omitempty"`
+	Summary *ImportSummary `json:"summary,omitempty"`
+	Details []ImportDetail `json:"details,omitempty"`
 }

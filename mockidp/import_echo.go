@@ -13,15 +13,15 @@ import (
 // again by encoding/json (keys sorted at every depth), with the secrets replaced by
 // "REDACTED" but their structure kept: password.password_hash, mfa.password.password_hash
 // and mfa.totp.secret (a secret that is not an object is replaced whole).
-func redactMembers(raw json.RawMessage, ms []jsonscan.Member) json.RawMessage {
+func redactMembers(raw json.RawMessage, ms []jsonscan.Member, redactSalt bool) json.RawMessage {
 	out := make([]jsonscan.Member, len(ms))
 	copy(out, ms)
 	for i := range out {
 		switch out[i].Key {
 		case "password":
-			out[i].Val = redactKey(out[i].Val, "password_hash")
+			out[i].Val = redactKey(out[i].Val, "password_hash", redactSalt)
 		case "mfa":
-			out[i].Val = redactMFA(out[i].Val)
+			out[i].Val = redactMFA(out[i].Val, redactSalt)
 		default:
 			out[i].Val = canonical(out[i].Val)
 		}
@@ -31,9 +31,11 @@ func redactMembers(raw json.RawMessage, ms []jsonscan.Member) json.RawMessage {
 
 var redacted = json.RawMessage(`"REDACTED"`)
 
-// redactKey replaces key (and a permissive-profile salt) in the object v by "REDACTED",
-// adding it when absent as Authgear does; null stays null, anything else is replaced.
-func redactKey(v json.RawMessage, key string) json.RawMessage {
+// redactKey replaces key in the object v by "REDACTED", adding it when absent as
+// Authgear does; null stays null, anything else is replaced. A salt is redacted too when
+// redactSalt: the permissive profile stores salts, while Authgear refuses a salt key and
+// echoes its value as sent (the authgear profile does the same).
+func redactKey(v json.RawMessage, key string, redactSalt bool) json.RawMessage {
 	if string(v) == "null" {
 		return v
 	}
@@ -44,8 +46,14 @@ func redactKey(v json.RawMessage, key string) json.RawMessage {
 	found := false
 	for i := range ms {
 		switch ms[i].Key {
-		case key, "salt":
-			ms[i].Val, found = redacted, found || ms[i].Key == key
+		case key:
+			ms[i].Val, found = redacted, true
+		case "salt":
+			if redactSalt {
+				ms[i].Val = redacted
+			} else {
+				ms[i].Val = canonical(ms[i].Val)
+			}
 		default:
 			ms[i].Val = canonical(ms[i].Val)
 		}
@@ -56,7 +64,7 @@ func redactKey(v json.RawMessage, key string) json.RawMessage {
 	return jsonscan.AppendObject(nil, ms)
 }
 
-func redactMFA(v json.RawMessage) json.RawMessage {
+func redactMFA(v json.RawMessage, redactSalt bool) json.RawMessage {
 	if string(v) == "null" {
 		return v
 	}
@@ -67,9 +75,9 @@ func redactMFA(v json.RawMessage) json.RawMessage {
 	for i := range ms {
 		switch ms[i].Key {
 		case "password":
-			ms[i].Val = redactKey(ms[i].Val, "password_hash")
+			ms[i].Val = redactKey(ms[i].Val, "password_hash", redactSalt)
 		case "totp":
-			ms[i].Val = redactKey(ms[i].Val, "secret")
+			ms[i].Val = redactKey(ms[i].Val, "secret", redactSalt)
 		default:
 			ms[i].Val = canonical(ms[i].Val)
 		}

@@ -1,8 +1,10 @@
 package mockidp
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,7 +26,14 @@ func (s *Server) failedJobResult(j *job, err error) []byte {
 
 // marshalJob encodes a completed job as the GET answer.
 func (s *Server) marshalJob(j *job, details []ImportDetail, sum ImportSummary) []byte {
-	return encodeJob(j.id, j.createdAt, s.now().UTC(), details, sum)
+	b := encodeJob(j.id, j.createdAt, s.now().UTC(), details, sum)
+	if j.err != nil {
+		// Rare: spliced in before the summary, where Authgear writes it.
+		raw, _ := json.Marshal(j.err)
+		at := bytes.Index(b, []byte(`,"summary":`))
+		b = slices.Concat(b[:at], []byte(`,"error":`), raw, b[at:])
+	}
+	return b
 }
 
 // encodeJob writes what json.Marshal writes for the completed ImportJob, byte for byte

@@ -66,14 +66,14 @@ func TestImportFileDatabaseReopen(t *testing.T) {
 		map[string]any{"email": "a@example.com", "phone_number": "+14155550123"},
 		map[string]any{"email": "b@example.com"},
 	}}
-	s := startServer(t, Config{DBPath: path})
+	s := startServer(t, Config{DBPath: path, LoginIDKeys: []string{LoginIDEmail, LoginIDPhone}})
 	if j := importAndWait(t, s, body); j.Summary.Inserted != 2 {
 		t.Fatalf("first import: got %+v, want 2 inserted", j.Summary)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = startServer(t, Config{DBPath: path})
+	s = startServer(t, Config{DBPath: path, LoginIDKeys: []string{LoginIDEmail, LoginIDPhone}})
 	j := importAndWait(t, s, map[string]any{"identifier": "email", "records": []any{
 		map[string]any{"email": "a@example.com"},
 		map[string]any{"email": "c@example.com", "phone_number": "+14155550123"},

@@ -5,10 +5,13 @@ package mockidp
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // attrFormat is a string format Authgear's schema gives a standard attribute.
@@ -56,17 +59,25 @@ func checkIdentifier(k, v string) *APIError {
 			return recordError("/email", "format", fmt.Sprintf("email %q is not an email address", v))
 		}
 	case "phone_number":
-		ok := len(v) >= 8 && len(v) <= 16 && v[0] == '+' && v[1] >= '1' && v[1] <= '9'
-		for i := 1; ok && i < len(v); i++ {
-			ok = v[i] >= '0' && v[i] <= '9'
-		}
-		if !ok {
-			return recordError("/phone_number", "format", fmt.Sprintf("phone_number %q is not in E.164 form (e.g. +14155550123)", v))
+		if problem := phoneProblem(v); problem != "" {
+			return recordErrorDetails("/phone_number", "format", map[string]any{"format": "phone", "error": problem},
+				fmt.Sprintf("phone_number %q: %s (E.164 form of a number in use, e.g. +14155550123)", v, problem))
 		}
 	case "preferred_username":
-		if v == "" || strings.ContainsAny(v, " \t\r\n@") {
-			return recordError("/preferred_username", "format", fmt.Sprintf("preferred_username %q must be non-empty without spaces or @", v))
+		// The schema asks only for a non-empty string; the username's format is checked
+		// when it becomes a login id (usernameError), which the project may not allow.
+		if v == "" {
+			return recordErrorDetails("/preferred_username", "minLength", map[string]any{"expected": 1, "actual": 0}, "preferred_username must not be empty")
 		}
+	}
+	return nil
+}
+
+// usernameError checks a username that becomes a login id, approximating Authgear's
+// username checker: no spaces and no @.
+func usernameError(v string) *APIError {
+	if strings.ContainsAny(v, " \t\r\n@") {
+		return recordError("/preferred_username", "format", fmt.Sprintf("preferred_username %q must be without spaces or @", v))
 	}
 	return nil
 }
@@ -91,3 +102,27 @@ func validEmail(v string) bool {
 	}
 	return true
 }
+
+// phoneProblem checks a phone number as Authgear's "phone" format does under its default
+// validation (libphonenumber's IsValidNumber, pkg/util/phone): "+" and digits, spaces or
+// dashes, a possible and valid number (so the UK's drama range +447700900xxx is refused),
+// written exactly in E.164. It returns Authgear's error text, or "" when the number holds.
+func phoneProblem(v string) string {
+	const notE164, invalid = "not in E.164 format", "invalid phone number"
+	if !phoneInput.MatchString(v) {
+		return notE164
+	}
+	num, err := phonenumbers.Parse(v, "")
+	if err != nil {
+		return notE164
+	}
+	if !phonenumbers.IsPossibleNumber(num) || !phonenumbers.IsValidNumber(num) {
+		return invalid
+	}
+	if phonenumbers.Format(num, phonenumbers.E164) != v {
+		return notE164
+	}
+	return ""
+}
+
+var phoneInput = regexp.MustCompile(`^ *\+[0-9\ \-]*$`)

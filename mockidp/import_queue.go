@@ -17,6 +17,8 @@ type job struct {
 	upsert     bool
 	identifier string
 	records    []prepared
+	// err fails the whole job (Authgear's result.error), set while it runs.
+	err *APIError
 
 	result  []byte    // the marshalled completed ImportJob, nil while pending
 	expires time.Time // when a completed job is forgotten

@@ -120,7 +120,10 @@ func DecodeImportRequest(body []byte) (upsert bool, identifier string, records [
 		case "identifier":
 			idSet = true
 			if jsonscan.String(v, &identifier) != nil || string(v) == "null" {
-				causes = append(causes, typeCause("/identifier", v, "string"))
+				// The enum is checked too, as Authgear's validator does: a non-string is
+				// never one of the identifiers.
+				causes = append(causes, typeCause("/identifier", v, "string"),
+					cause("/identifier", "enum", map[string]any{"expected": identifiers, "actual": json.RawMessage(v)}))
 			} else if !slices.Contains(identifiers, identifier) {
 				causes = append(causes, cause("/identifier", "enum", map[string]any{"expected": identifiers, "actual": identifier}))
 			}

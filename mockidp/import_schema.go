@@ -4,6 +4,7 @@ package mockidp
 // profile's schema, so one bad record fails alone, as in Authgear.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,6 +24,9 @@ type importRecord struct {
 	email, phone, username opt
 	disabled               *bool
 	password               *importPassword
+	// mfaNull lists the mfa keys sent as null ("email", "phone_number"), which Authgear
+	// warns have no effect in an insert.
+	mfaNull []string
 	// profile holds every other attribute, raw and validated, each key once; json null
 	// means remove.
 	profile []jsonscan.Member
@@ -85,7 +89,7 @@ func decodeImportRecord(raw json.RawMessage, identifier, profile string, ver *pa
 	if e != nil && profile != ProfilePermissive && e.Reason == "ValidationFailed" {
 		e.Message = "invalid value"
 	}
-	return rec, redactMembers(raw, ms), e
+	return rec, redactMembers(raw, ms, profile == ProfilePermissive), e
 }
 
 // validateRecord checks every member of a record and then that the import's identifier
@@ -170,7 +174,16 @@ func (rec *importRecord) decodeMember(k string, v json.RawMessage, profile strin
 		rec.password = p
 		return e
 	case k == "mfa":
-		return checkMFA(v, profile, ver)
+		if e := checkMFA(v, profile, ver); e != nil {
+			return e
+		}
+		ms, _ := jsonscan.Object(v, internedKeys)
+		for _, m := range ms {
+			if (m.Key == "email" || m.Key == "phone_number") && string(m.Val) == "null" {
+				rec.mfaNull = append(rec.mfaNull, m.Key)
+			}
+		}
+		return nil
 	default:
 		return recordError("/"+k, "additionalProperties",
 			fmt.Sprintf("unknown key %q: Authgear's import schema does not allow it; remove it or map it to custom_attributes", k))
@@ -188,8 +201,10 @@ func (rec *importRecord) decodeIdentifier(k string, v json.RawMessage, isNull bo
 	if k == rec.identifier {
 		expected = []string{"string"}
 	}
-	if !isNull || k == rec.identifier {
-		if err := jsonscan.String(v, &o.v); err != nil || isNull {
+	// Authgear's schema lets even the import's identifier be null (the job then fails
+	// whole: importRecords).
+	if !isNull {
+		if err := jsonscan.String(v, &o.v); err != nil {
 			return typeError("/"+k, v, k+" must be a string"+map[bool]string{true: "", false: " or null"}[k == rec.identifier], expected...)
 		}
 		if e := checkIdentifier(k, o.v); e != nil {
@@ -230,7 +245,8 @@ func checkAddress(v json.RawMessage) *APIError {
 		ak := am.Key
 		var s string
 		if !addressKeys[ak] {
-			return recordError("/address/"+ak, "additionalProperties", fmt.Sprintf("address has unknown key %q; allowed: formatted, street_address, locality, region, postal_code, country", ak))
+			// Authgear's address schema allows other keys (observed: "planet" imported).
+			continue
 		}
 		if jsonscan.String(am.Val, &s) != nil {
 			return recordError("/address/"+ak, "type", "address."+ak+" must be a string")
@@ -361,61 +377,82 @@ func checkBcryptHash(h string) *APIError {
 	return nil
 }
 
+// checkMFA validates the mfa object. Like Authgear's validator it reports every schema
+// violation inside it (one per key); a bad MFA password hash, which Authgear finds only
+// when it stores the authenticator, is reported only when the schema holds.
 func checkMFA(v json.RawMessage, profile string, ver *passwords.Verifier) *APIError {
 	ms, ok := jsonscan.Object(v, internedKeys)
 	if !ok {
 		return typeError("/mfa", v, "mfa must be an object", "object")
 	}
+	var failed, hashErr *APIError
 	for _, m := range ms {
-		k, fv := m.Key, m.Val
-		loc := "/mfa/" + k
-		isNull := string(fv) == "null"
-		switch k {
-		case "email", "phone_number":
-			if isNull {
-				continue
-			}
-			var s string
-			if jsonscan.String(fv, &s) != nil {
-				return recordError(loc, "type", "mfa."+k+" must be a string or null")
-			}
-			if e := checkIdentifier(k, s); e != nil {
-				e.Message = "mfa." + e.Message
-				for _, c := range e.Info["causes"].([]map[string]any) {
-					c["location"] = "/mfa" + c["location"].(string)
-				}
-				return e
-			}
-		case "password":
-			p, e := decodePassword(loc, fv, profile, ver)
-			if e != nil {
-				return e
-			}
-			if p.err != nil {
-				return p.err
-			}
-		case "totp":
-			t, ok := jsonscan.Object(fv, internedKeys)
-			if !ok {
-				return typeError(loc, fv, "mfa.totp must be an object with secret", "object")
-			}
-			for _, tm := range t {
-				var s string
-				if tm.Key != "secret" {
-					return recordError(loc+"/"+tm.Key, "additionalProperties", fmt.Sprintf("mfa.totp has unknown key %q; allowed: secret", tm.Key))
-				}
-				if jsonscan.String(tm.Val, &s) != nil || s == "" {
-					return recordErrorDetails(loc+"/secret", "minLength", map[string]any{"expected": 1, "actual": 0}, "mfa.totp.secret must be a non-empty string")
-				}
-			}
-			if len(t) == 0 {
-				return recordErrorDetails(loc, "required", requiredDetails(t, "secret"), "mfa.totp.secret is required")
-			}
+		e, he := checkMFAMember(m.Key, m.Val, profile, ver)
+		switch {
+		case e == nil:
+			hashErr = cmp.Or(hashErr, he)
+		case e.Reason != "ValidationFailed":
+			return e
+		case failed == nil:
+			failed = e
 		default:
-			return recordError(loc, "additionalProperties", fmt.Sprintf("mfa has unknown key %q; allowed: email, phone_number, password, totp", k))
+			failed.Info["causes"] = append(failed.Info["causes"].([]map[string]any), e.Info["causes"].([]map[string]any)...)
 		}
 	}
-	return nil
+	if failed != nil {
+		return validationFailed(failed.Message, failed.Info["causes"].([]map[string]any)...)
+	}
+	return hashErr
+}
+
+// checkMFAMember validates one key of the mfa object: e is its schema violation, hashErr
+// the fault of a well-formed MFA password's hash.
+func checkMFAMember(k string, fv json.RawMessage, profile string, ver *passwords.Verifier) (e, hashErr *APIError) {
+	loc := "/mfa/" + k
+	isNull := string(fv) == "null"
+	switch k {
+	case "email", "phone_number":
+		if isNull {
+			return nil, nil
+		}
+		var s string
+		if jsonscan.String(fv, &s) != nil {
+			return recordError(loc, "type", "mfa."+k+" must be a string or null"), nil
+		}
+		if e := checkIdentifier(k, s); e != nil {
+			e.Message = "mfa." + e.Message
+			for _, c := range e.Info["causes"].([]map[string]any) {
+				c["location"] = "/mfa" + c["location"].(string)
+			}
+			return e, nil
+		}
+	case "password":
+		p, e := decodePassword(loc, fv, profile, ver)
+		if e != nil {
+			return e, nil
+		}
+		return nil, p.err
+	case "totp":
+		t, ok := jsonscan.Object(fv, internedKeys)
+		if !ok {
+			return typeError(loc, fv, "mfa.totp must be an object with secret", "object"), nil
+		}
+		for _, tm := range t {
+			var s string
+			if tm.Key != "secret" {
+				return recordError(loc+"/"+tm.Key, "additionalProperties", fmt.Sprintf("mfa.totp has unknown key %q; allowed: secret", tm.Key)), nil
+			}
+			if jsonscan.String(tm.Val, &s) != nil || s == "" {
+				return recordErrorDetails(loc+"/secret", "minLength", map[string]any{"expected": 1, "actual": 0}, "mfa.totp.secret must be a non-empty string"), nil
+			}
+		}
+		if len(t) == 0 {
+			return recordErrorDetails(loc, "required", requiredDetails(t, "secret"), "mfa.totp.secret is required"), nil
+		}
+	default:
+		return recordError(loc, "additionalProperties", fmt.Sprintf("mfa has unknown key %q; allowed: email, phone_number, password, totp", k)), nil
+	}
+	return nil, nil
 }
 
 // prepared is a record after validation, ready for the database.

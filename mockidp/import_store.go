@@ -59,7 +59,9 @@ func (s *Server) runJobs(ctx context.Context, group []*job, ids *idGen) ([][]byt
 		if err := s.importRecords(ctx, tx, j, details, ins, find, ids); err != nil {
 			return nil, err
 		}
-		all[gi] = details
+		if j.err == nil {
+			all[gi] = details
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("import: commit: %w", err)
@@ -99,6 +101,15 @@ func (s *Server) importRecords(ctx context.Context, tx *sql.Tx, j *job, details 
 			d.Outcome, d.Errors = OutcomeFailed, []*APIError{p.err}
 			continue
 		}
+		if identifierOf(p.rec, j.identifier).null {
+			// Authgear's schema lets the import's identifier be null and its importer
+			// then dereferences it: the task panics, and the job completes with an
+			// unexpected error and no details, though the records before it were
+			// imported.
+			j.err = unexpectedError()
+			clear(details)
+			return nil
+		}
 		im := recordImport{s: s, tx: tx, j: j, rec: p.rec, d: d, find: find, now: nowT.UnixMilli()}
 		if err := im.run(ctx, ins, ids.next(nowT)); err != nil {
 			return fmt.Errorf("import: record %d: %w", i, err)
@@ -120,33 +131,137 @@ type recordImport struct {
 
 func (im *recordImport) run(ctx context.Context, ins *sql.Stmt, id string) error {
 	rec, d := im.rec, im.d
-	if rec.password != nil && rec.password.err != nil {
-		// Authgear finds a bad hash only when it stores it, for a new user: an existing
-		// user is skipped or updated as if the hash were good.
-		return im.existing(ctx, rec.password.err)
+	cfg := &im.s.cfg
+	// The login ids the project allows; the others are ignored with a warning.
+	email, phone, username := im.allowed(rec.email, IdentifierEmail), im.allowed(rec.phone, IdentifierPhone), im.allowed(rec.username, IdentifierUsername)
+	if username.v != "" {
+		if e := usernameError(username.v); e != nil {
+			d.Outcome, d.Errors = OutcomeFailed, []*APIError{e}
+			return nil
+		}
+	}
+	warnings := insertWarnings(rec, cfg, email.v != "", phone.v != "")
+	// Authgear assigns roles and groups before it stores the password, so an unknown role
+	// wins over a bad hash; both are found only for a new user.
+	fault := im.s.rolesGroupsError(rec)
+	if fault == nil && rec.password != nil {
+		fault = rec.password.err
+	}
+	if fault != nil {
+		return im.existing(ctx, fault, warnings)
 	}
 	var hash, salt, format any
 	if rec.password != nil {
 		hash, salt, format = rec.password.hash, nullStr(rec.password.salt), rec.password.typ
 	}
 	disabled := rec.disabled != nil && *rec.disabled
-	_, err := ins.ExecContext(ctx, id, nullStr(rec.email.v), lowerOrNil(rec.email.v), nullStr(rec.phone.v),
-		nullStr(rec.username.v), lowerOrNil(rec.username.v), SourceImport, im.now, im.now, hash, salt, format, disabled,
+	_, err := ins.ExecContext(ctx, id, nullStr(email.v), lowerOrNil(email.v), nullStr(phone.v),
+		nullStr(username.v), lowerOrNil(username.v), SourceImport, im.now, im.now, hash, salt, format, disabled,
 		rawOrNil(mergeProfile(nil, rec.profile)))
 	if err == nil {
-		d.Outcome, d.UserID = OutcomeInserted, id
+		d.Outcome, d.UserID, d.Warnings = OutcomeInserted, id, warnings
 		return nil
 	}
 	conflict := conflictError(err)
 	if conflict == nil {
 		return fmt.Errorf("insert: %w", err)
 	}
-	return im.existing(ctx, conflict)
+	return im.existing(ctx, conflict, warnings)
+}
+
+// allowed is the identifier o of record key k if the project allows it as a login id,
+// and nothing otherwise.
+func (im *recordImport) allowed(o opt, k string) opt {
+	if o.null || !im.s.cfg.loginID(k) {
+		return opt{}
+	}
+	return o
+}
+
+// insertWarnings are the warnings Authgear gives a record it inserts, in its order:
+// identities null or not allowed as login ids, verified flags without effect, disabled =
+// false, mfa keys null. hasEmail and hasPhone say whether the user gets those login ids.
+func insertWarnings(rec *importRecord, cfg *Config, hasEmail, hasPhone bool) []ImportWarning {
+	var w []ImportWarning
+	add := func(m string) { w = append(w, ImportWarning{Message: m}) }
+	for _, f := range []struct {
+		o opt
+		k string
+	}{{rec.email, IdentifierEmail}, {rec.phone, IdentifierPhone}, {rec.username, IdentifierUsername}} {
+		switch {
+		case !f.o.set:
+		case f.o.null:
+			add(f.k + " = null has no effect in insert.")
+		case !cfg.loginID(f.k):
+			add(f.k + " is ignored because it is not an allowed login ID.")
+		}
+	}
+	for _, f := range []struct {
+		flag, claim string
+		has         bool
+	}{{"email_verified", "email", hasEmail}, {"phone_number_verified", "phone_number", hasPhone}} {
+		v, ok := profileValue(rec.profile, f.flag)
+		switch {
+		case !ok:
+		case v == "false":
+			add(f.flag + " = false has no effect in insert.")
+		case !f.has:
+			add(f.flag + " = true has no effect when " + f.claim + " is absent.")
+		}
+	}
+	if rec.disabled != nil && !*rec.disabled {
+		add("disabled = false has no effect in insert.")
+	}
+	for _, k := range []string{"email", "phone_number"} {
+		if slices.Contains(rec.mfaNull, k) {
+			add("mfa." + k + " = null has no effect in insert.")
+		}
+	}
+	return w
+}
+
+func profileValue(ms []jsonscan.Member, k string) (string, bool) {
+	for _, m := range ms {
+		if m.Key == k {
+			return string(m.Val), true
+		}
+	}
+	return "", false
+}
+
+// rolesGroupsError is Authgear's error for a record naming roles or groups the project
+// does not define (Config.Roles, Config.Groups), roles first; nil in the permissive
+// profile.
+func (s *Server) rolesGroupsError(rec *importRecord) *APIError {
+	if s.cfg.Profile == ProfilePermissive {
+		return nil
+	}
+	for _, f := range []struct {
+		key, reason, msg string
+		defined          []string
+	}{{"roles", "RoleUnknownKeys", "unknown role keys", s.cfg.Roles}, {"groups", "GroupUnknownKeys", "unknown group keys", s.cfg.Groups}} {
+		v, ok := profileValue(rec.profile, f.key)
+		if !ok || v == "null" {
+			continue
+		}
+		var missing []string
+		for _, item := range jsonscan.Array(json.RawMessage(v)) {
+			var k string
+			if jsonscan.String(item, &k) == nil && !slices.Contains(f.defined, k) && !slices.Contains(missing, k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return &APIError{Name: "NotFound", Reason: f.reason, Message: f.msg, Code: http.StatusNotFound,
+				Info: map[string]any{"keys": missing}}
+		}
+	}
+	return nil
 }
 
 // existing looks the record's user up by the import's identifier: a user found is
 // skipped, or updated on upsert; none found fails the record with notFound.
-func (im *recordImport) existing(ctx context.Context, notFound *APIError) error {
+func (im *recordImport) existing(ctx context.Context, notFound *APIError, warnings []ImportWarning) error {
 	st, err := im.find(im.j.identifier)
 	if err != nil {
 		return err
@@ -156,15 +271,21 @@ func (im *recordImport) existing(ctx context.Context, notFound *APIError) error 
 	d := im.d
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		d.Outcome, d.Errors = OutcomeFailed, []*APIError{notFound}
+		// Authgear keeps the warnings it gave before the insert failed.
+		d.Outcome, d.Errors, d.Warnings = OutcomeFailed, []*APIError{notFound}, warnings
 	case err != nil:
 		return fmt.Errorf("look up: %w", err)
 	case !im.j.upsert:
 		d.Outcome, d.UserID = OutcomeSkipped, id
 		d.Warnings = []ImportWarning{{Message: "skipping because upsert = false and user exists"}}
 	default:
-		// As at Authgear, an upsert ignores the password without a warning.
-		if e := im.s.upsertRecord(ctx, im.tx, id, profile, im.rec, im.now); e != nil {
+		// As at Authgear, an upsert ignores the password without a warning; roles and
+		// groups are reset, so unknown ones fail it.
+		e := im.s.rolesGroupsError(im.rec)
+		if e == nil {
+			e = im.s.upsertRecord(ctx, im.tx, id, profile, im.rec, im.now)
+		}
+		if e != nil {
 			d.Outcome, d.Errors = OutcomeFailed, []*APIError{e}
 			return nil
 		}
@@ -220,9 +341,16 @@ func (s *Server) upsertRecord(ctx context.Context, tx *sql.Tx, id, oldProfile st
 		o        opt
 		col, lc  string
 		lowerize bool
-	}{{rec.email, "email", "email_lc", true}, {rec.phone, "phone", "", false}, {rec.username, "username", "username_lc", true}} {
-		if !f.o.set {
+		k        string
+	}{{rec.email, "email", "email_lc", true, IdentifierEmail}, {rec.phone, "phone", "", false, IdentifierPhone},
+		{rec.username, "username", "username_lc", true, IdentifierUsername}} {
+		if !f.o.set || !s.cfg.loginID(f.k) {
 			continue
+		}
+		if f.k == IdentifierUsername && f.o.v != "" {
+			if e := usernameError(f.o.v); e != nil {
+				return e
+			}
 		}
 		sets, args = append(sets, f.col+" = ?"), append(args, nullStr(f.o.v))
 		if f.lc != "" {
@@ -268,4 +396,16 @@ func mergeProfile(old []byte, changes []jsonscan.Member) json.RawMessage {
 		return nil
 	}
 	return jsonscan.AppendObject(nil, ms)
+}
+
+// identifierOf is the record's value of the import's identifier.
+func identifierOf(rec *importRecord, identifier string) opt {
+	switch identifier {
+	case IdentifierEmail:
+		return rec.email
+	case IdentifierPhone:
+		return rec.phone
+	default:
+		return rec.username
+	}
 }

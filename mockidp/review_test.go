@@ -118,7 +118,7 @@ func TestEmailVerifiedCannotBeClaimed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{}
+			cfg := Config{LoginIDKeys: []string{LoginIDEmail, LoginIDPhone}}
 			if tt.hook != nil {
 				hook := httptest.NewServer(tt.hook)
 				defer hook.Close()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,7 +72,25 @@ type Config struct {
 	// body cannot hold a connection open; default 60 seconds (a 500 KB import body on a
 	// slow link fits comfortably).
 	ReadTimeout time.Duration
+
+	// LoginIDKeys are the login ids the Authgear project allows: LoginIDEmail,
+	// LoginIDPhone, LoginIDUsername. In the authgear profile the default is what
+	// `authgear init` makes, email only: a record's phone_number or preferred_username is
+	// then ignored with Authgear's warning (the user gets no such login id) and
+	// getUserByLoginID refuses those keys. The permissive profile allows all three.
+	LoginIDKeys []string
+	// Roles and Groups are the role and group keys the project defines. In the authgear
+	// profile a record naming another fails as at Authgear (RoleUnknownKeys, then
+	// GroupUnknownKeys); `authgear init` defines none. The permissive profile takes any.
+	Roles, Groups []string
 }
+
+// Login id keys of an Authgear project (Config.LoginIDKeys), as getUserByLoginID names them.
+const (
+	LoginIDEmail    = "email"
+	LoginIDPhone    = "phone"
+	LoginIDUsername = "username"
+)
 
 // LazyHook is the verification endpoint called when an unknown user signs in.
 type LazyHook struct {
@@ -134,6 +153,17 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Profile != ProfileAuthgear && c.Profile != ProfilePermissive {
 		return fmt.Errorf("mockidp: unknown profile %q: use %q or %q", c.Profile, ProfileAuthgear, ProfilePermissive)
+	}
+	if c.LoginIDKeys == nil {
+		c.LoginIDKeys = []string{LoginIDEmail}
+		if c.Profile == ProfilePermissive {
+			c.LoginIDKeys = []string{LoginIDEmail, LoginIDPhone, LoginIDUsername}
+		}
+	}
+	for _, k := range c.LoginIDKeys {
+		if k != LoginIDEmail && k != LoginIDPhone && k != LoginIDUsername {
+			return fmt.Errorf("mockidp: unknown login id key %q: use %q, %q or %q", k, LoginIDEmail, LoginIDPhone, LoginIDUsername)
+		}
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -364,4 +394,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+PathUserinfo, s.handleUserinfoGet)
 	mux.HandleFunc("POST "+PathUserinfo, s.handleUserinfoPost)
 	return mux
+}
+
+// loginID reports whether the project allows the login id the record key k (email,
+// phone_number, preferred_username) becomes.
+func (c *Config) loginID(k string) bool {
+	switch k {
+	case IdentifierPhone:
+		k = LoginIDPhone
+	case IdentifierUsername:
+		k = LoginIDUsername
+	}
+	return slices.Contains(c.LoginIDKeys, k)
 }

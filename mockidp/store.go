@@ -176,6 +176,7 @@ type user struct {
 	Username       string
 	Source         string
 	CreatedAt      time.Time
+	UpdatedAt      time.Time
 	PasswordHash   string
 	PasswordSalt   string
 	PasswordFormat string
@@ -235,7 +236,7 @@ func (g *idGen) next(now time.Time) string {
 	return formatUUID(&b)
 }
 
-const userColumns = `id, COALESCE(email,''), COALESCE(phone,''), COALESCE(username,''), source, created_at,
+const userColumns = `id, COALESCE(email,''), COALESCE(phone,''), COALESCE(username,''), source, created_at, updated_at,
 	COALESCE(password_hash,''), COALESCE(password_salt,''), COALESCE(password_format,''), password_native, disabled,
 	COALESCE(profile,''), COALESCE(user_info,'')`
 
@@ -243,16 +244,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanUser(sc scanner) (*user, error) {
 	var (
-		u               user
-		created         int64
-		native, disable int
-		profile, info   string
+		u                user
+		created, updated int64
+		native, disable  int
+		profile, info    string
 	)
-	if err := sc.Scan(&u.ID, &u.Email, &u.Phone, &u.Username, &u.Source, &created,
+	if err := sc.Scan(&u.ID, &u.Email, &u.Phone, &u.Username, &u.Source, &created, &updated,
 		&u.PasswordHash, &u.PasswordSalt, &u.PasswordFormat, &native, &disable, &profile, &info); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = time.UnixMilli(created).UTC()
+	u.UpdatedAt = time.UnixMilli(updated).UTC()
 	u.PasswordNative, u.Disabled = native != 0, disable != 0
 	if profile != "" {
 		u.Profile = json.RawMessage(profile)

@@ -16,7 +16,9 @@ import (
 // the mock IdP's Admin API GraphQL endpoint with the plain Authgear client.
 func TestLookupAndDeleteThroughAdminGraphQL(t *testing.T) {
 	ctx := context.Background()
-	s := mockidptest.Start(t, mockidp.Config{AdminKey: testKey(), BcryptCost: 4})
+	// A project that allows usernames as login ids (`authgear init` allows email only).
+	s := mockidptest.Start(t, mockidp.Config{AdminKey: testKey(), BcryptCost: 4,
+		LoginIDKeys: []string{mockidp.LoginIDEmail, mockidp.LoginIDUsername}})
 	info := s.Config()
 	c, err := New(Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey})
 	if err != nil {

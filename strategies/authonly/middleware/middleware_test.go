@@ -53,8 +53,11 @@ func startIdP(t *testing.T) *idpEnv {
 	t.Helper()
 	k := keys()
 	skew := &atomic.Int64{}
+	// Usernames are login ids here (username-only accounts sign in); `authgear init`
+	// projects, the mock's default, allow email only.
 	s := mockidptest.Start(t, mockidp.Config{AdminKey: k[0], SigningKey: k[1], BcryptCost: bcrypt.MinCost,
-		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+		LoginIDKeys: []string{mockidp.LoginIDEmail, mockidp.LoginIDUsername},
+		Now:         func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	resp, err := http.Get(s.Config().Issuer + mockidp.PathJWKS)
 	if err != nil {
 		t.Fatal(err)
