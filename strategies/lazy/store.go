@@ -3,6 +3,7 @@ package lazy
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -66,6 +67,26 @@ func OpenPlanStore(ctx context.Context, p *strategies.Plan) (*Store, error) {
 		return nil, err
 	}
 	return OpenStore(ctx, path)
+}
+
+// OpenExistingStore opens the plan's tracking store for status and sweep, which read
+// what the bridge recorded and never create a SQLite file of their own: it returns nil
+// (and where the store would be) when the bridge has not written one yet. A shared
+// store (lazy.store_table) is always opened, so every replica's migrations count.
+func OpenExistingStore(ctx context.Context, p *strategies.Plan) (*Store, string, error) {
+	if p.Lazy.StoreTable != "" {
+		s, err := OpenSharedStore(ctx, p)
+		return s, "table " + p.Lazy.StoreTable + " of the legacy database", err
+	}
+	path, err := StorePath(p)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, path, nil
+	}
+	s, err := OpenStore(ctx, path)
+	return s, path, err
 }
 
 // OpenStore opens (creating when needed) the tracking store at path.
