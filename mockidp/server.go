@@ -47,7 +47,11 @@ const DefaultProject = "cutover-mock"
 
 // Config configures a Server. The zero value is a usable in-memory authgear-profile IdP.
 type Config struct {
-	Profile     string       // ProfileAuthgear (default) or ProfilePermissive
+	Profile string // ProfileAuthgear (default) or ProfilePermissive
+	// Firebase is a Firebase project's password hash parameters. With them the
+	// permissive profile verifies imported Firebase scrypt hashes at sign-in, so a
+	// Firebase export rehearses with sign-ins like any other.
+	Firebase    *passwords.FirebaseConfig
 	DBPath      string       // SQLite file; "" keeps everything in memory
 	Issuer      string       // issuer URL; "" derives it from the listener (or the request's Host)
 	AdminKeyDir string       // load admin-key.pem/json from here, or create them here; "" keeps the key in memory
@@ -200,7 +204,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	ver, err := passwords.New(passwords.Options{})
+	ver, err := passwords.New(passwords.Options{Firebase: cfg.Firebase})
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: password verifier: %w", err)
 	}
