@@ -125,52 +125,14 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	if tgt.Close != nil {
 		defer tgt.Close()
 	}
-	dir, fresh, err := chooseDir(root, fp, tgt.Name, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
-	}
-	_ = os.Chmod(dir, 0o700)
-	// Two runs writing one outcome log would each believe they own its rows.
-	unlock, err := lockDir(dir)
+	dir, fresh, unlock, err := claimDir(root, fp, tgt.Name, o)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	var notes []string
-	if fresh && o.Resume && !o.DryRun {
-		notes = append(notes, fmt.Sprintf("nothing to resume (no row was recorded in %s): this run started from the beginning", dir))
-		log.Warn("nothing to resume; starting the run", "dir", dir)
-	}
-	if fresh {
-		planPath := ""
-		if p.File != "" {
-			planPath, _ = filepath.Abs(p.File)
-		}
-		if err := startFresh(dir, RunInfo{Plan: planPath, Fingerprint: fp, Target: tgt.Name,
-			TargetURL: tgt.URL, Strategy: p.Strategy, DryRun: o.DryRun, Started: started.UTC()}); err != nil {
-			return nil, err
-		}
-	}
-	st := &State{}
-	if !fresh {
-		if st, err = loadState(dir); err != nil {
-			return nil, err
-		}
-	}
-	runStarted := started
-	if !fresh {
-		var ri RunInfo
-		if err := readJSON(filepath.Join(dir, FileRun), &ri); err == nil {
-			runStarted = ri.Started
-		}
-	}
-	ru := &run{
-		plan: p, opts: o, tgt: tgt, dir: dir, log: log, state: st, started: started, runStarted: runStarted,
-		onlyFailed: o.OnlyFailed != "", dryRun: o.DryRun,
-		known: r.Known, notes: notes,
+	ru, err := r.newRun(p, o, tgt, log, dir, fp, fresh, started)
+	if err != nil {
+		return nil, err
 	}
 	if err := ru.prepare(ctx); err != nil {
 		if ru.src != nil {
@@ -181,6 +143,63 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	defer ru.src.Close()
 	defer ru.mapper.Close()
 	return ru.complete(ctx)
+}
+
+// claimDir chooses the run directory (a new one, or the interrupted run's), creates it
+// private to the user, and locks it: two runs writing one outcome log would each
+// believe they own its rows. fresh says nothing was recorded there yet.
+func claimDir(root, fp, target string, o strategies.RunOptions) (dir string, fresh bool, unlock func(), err error) {
+	dir, fresh, err = chooseDir(root, fp, target, o)
+	if err != nil {
+		return "", false, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", false, nil, fmt.Errorf("create run directory: %w", err)
+	}
+	_ = os.Chmod(dir, 0o700)
+	unlock, err = lockDir(dir)
+	if err != nil {
+		return "", false, nil, err
+	}
+	return dir, fresh, unlock, nil
+}
+
+// newRun sets up a run in its claimed directory: a fresh run records what it runs
+// (plan, fingerprint, target) before any row; a continued one loads the recorded state
+// and keeps the first attempt's start time, so the report covers the whole run.
+func (r *Runner) newRun(p *strategies.Plan, o strategies.RunOptions, tgt *Target, log *slog.Logger,
+	dir, fp string, fresh bool, started time.Time) (*run, error) {
+	var notes []string
+	if fresh && o.Resume && !o.DryRun {
+		notes = append(notes, fmt.Sprintf("nothing to resume (no row was recorded in %s): this run started from the beginning", dir))
+		log.Warn("nothing to resume; starting the run", "dir", dir)
+	}
+	st := &State{}
+	runStarted := started
+	if fresh {
+		planPath := ""
+		if p.File != "" {
+			planPath, _ = filepath.Abs(p.File)
+		}
+		if err := startFresh(dir, RunInfo{Plan: planPath, Fingerprint: fp, Target: tgt.Name,
+			TargetURL: tgt.URL, Strategy: p.Strategy, DryRun: o.DryRun, Started: started.UTC()}); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if st, err = loadState(dir); err != nil {
+			return nil, err
+		}
+		var ri RunInfo
+		if err := readJSON(filepath.Join(dir, FileRun), &ri); err == nil {
+			runStarted = ri.Started
+		}
+	}
+	return &run{
+		plan: p, opts: o, tgt: tgt, dir: dir, log: log, state: st, started: started, runStarted: runStarted,
+		onlyFailed: o.OnlyFailed != "", dryRun: o.DryRun,
+		known: r.Known, notes: notes,
+	}, nil
 }
 
 // defaults returns the logger and target opener, with Runner's nil meaning discard and

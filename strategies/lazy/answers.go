@@ -52,24 +52,8 @@ type answer struct {
 // full queue, is told to retry in a second, not a minute: the next call is another
 // user's sign-in.
 var dialectAnswers = map[string]map[refusal]answer{
-	strategies.DialectAuthproject: {
-		refuseNoSecret:    {http.StatusUnauthorized, "", msgNoSecret},
-		refuseWrongSecret: {http.StatusForbidden, "", msgWrongSecret},
-		refuseAnonymous:   {http.StatusTooManyRequests, "", msgAnonymous},
-		refuseClient:      {http.StatusTooManyRequests, "1", msgClient},
-		refuseUser:        {http.StatusTooManyRequests, "60", msgUser},
-		refuseBusy:        {http.StatusServiceUnavailable, "1", msgBusy},
-		refuseUnavailable: {http.StatusServiceUnavailable, "", msgUnavailable},
-	},
-	strategies.DialectKeycloak: {
-		refuseNoSecret:    {http.StatusUnauthorized, "", msgNoSecret},
-		refuseWrongSecret: {http.StatusForbidden, "", msgWrongSecret},
-		refuseAnonymous:   {http.StatusTooManyRequests, "", msgAnonymous},
-		refuseClient:      {http.StatusTooManyRequests, "1", msgClient},
-		refuseUser:        {http.StatusTooManyRequests, "60", msgUser},
-		refuseBusy:        {http.StatusServiceUnavailable, "", msgBusy},
-		refuseUnavailable: {http.StatusServiceUnavailable, "", msgUnavailable},
-	},
+	strategies.DialectAuthproject: conventional("60", "1"),
+	strategies.DialectKeycloak:    conventional("60", ""),
 	strategies.DialectKratos: {
 		refuseNoSecret:    {http.StatusUnauthorized, "", msgNoSecret},
 		refuseWrongSecret: {http.StatusUnauthorized, "", msgWrongSecret},
@@ -79,15 +63,22 @@ var dialectAnswers = map[string]map[refusal]answer{
 		refuseBusy:        {http.StatusServiceUnavailable, "1", msgBusy},
 		refuseUnavailable: {http.StatusServiceUnavailable, "", msgUnavailable},
 	},
-	strategies.DialectFusionAuth: {
+	strategies.DialectFusionAuth: conventional("", ""),
+}
+
+// conventional is the answers of every dialect but Kratos: the usual statuses, which
+// all their callers read the same way, differing only in the Retry-After given to a
+// rate-limited user and to a busy bridge (see the table above).
+func conventional(userRetry, busyRetry string) map[refusal]answer {
+	return map[refusal]answer{
 		refuseNoSecret:    {http.StatusUnauthorized, "", msgNoSecret},
 		refuseWrongSecret: {http.StatusForbidden, "", msgWrongSecret},
 		refuseAnonymous:   {http.StatusTooManyRequests, "", msgAnonymous},
 		refuseClient:      {http.StatusTooManyRequests, "1", msgClient},
-		refuseUser:        {http.StatusTooManyRequests, "", msgUser},
-		refuseBusy:        {http.StatusServiceUnavailable, "", msgBusy},
+		refuseUser:        {http.StatusTooManyRequests, userRetry, msgUser},
+		refuseBusy:        {http.StatusServiceUnavailable, busyRetry, msgBusy},
 		refuseUnavailable: {http.StatusServiceUnavailable, "", msgUnavailable},
-	},
+	}
 }
 
 var (

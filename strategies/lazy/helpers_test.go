@@ -1,10 +1,7 @@
 package lazy
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"database/sql"
 	"fmt"
 	"io"
@@ -184,36 +181,18 @@ func sqlitePlan(t testing.TB, us []legacyUser, cost int) *strategies.Plan {
 
 const testSecret = "bridge-test-secret"
 
-// syncBuffer is a log sink that tests read after the bridge wrote to it concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testBridge is a bridge served over loopback HTTP.
 type testBridge struct {
 	*Bridge
 	URL   string
-	Log   *syncBuffer
-	Calls atomic.Int64 // requests that reached the bridge
+	Log   *mockidptest.SyncBuffer // the bridge writes it concurrently; tests read it after
+	Calls atomic.Int64            // requests that reached the bridge
 }
 
 // startBridge builds a bridge for p and serves it with httptest; cfg.Plan is set from p.
 func startBridge(t testing.TB, p *strategies.Plan, cfg Config) *testBridge {
 	t.Helper()
-	tb := &testBridge{Log: &syncBuffer{}}
+	tb := &testBridge{Log: &mockidptest.SyncBuffer{}}
 	cfg.Plan = p
 	if cfg.Secret == "" && !p.Lazy.NoAuth {
 		cfg.Secret = testSecret
@@ -270,26 +249,13 @@ func (tb *testBridge) verifyForm(t testing.TB, email, password string) (int, str
 		url.Values{"email": {email}, "password": {password}}.Encode())
 }
 
-// testKeys generates the mock IdP's RSA keys once per test binary.
-var testKeys = sync.OnceValues(func() (*rsa.PrivateKey, *rsa.PrivateKey) {
-	a, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	s, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return a, s
-})
-
 // startMockIDP starts the mock IdP on loopback, its lazy hook pointing at hookURL.
 func startMockIDP(t testing.TB, hookURL, secret string) *mockidp.Server {
 	t.Helper()
-	admin, signing := testKeys()
-	s := mockidptest.Start(t, mockidp.Config{AdminKey: admin, SigningKey: signing, BcryptCost: bcrypt.MinCost,
+	// StartFast: keys made once per binary and the minimum bcrypt cost, so the many
+	// IdPs these tests start stay cheap under -race.
+	return mockidptest.StartFast(t, mockidp.Config{
 		LazyHook: mockidp.LazyHook{URL: hookURL, Secret: secret, Timeout: 30 * time.Second}})
-	return s
 }
 
 // passwordGrant signs in at the mock IdP with the OAuth 2.0 password grant.

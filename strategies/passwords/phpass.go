@@ -14,84 +14,92 @@ import (
 // phpassFormats: the portable phpass hashes of WordPress (before 6.8), phpBB and
 // Drupal 7 ($S$, and U$S$ for md5 hashes Drupal 7 upgraded from Drupal 6).
 func phpassFormats() []format {
-	return []format{
-		{
-			name: "phpass", family: "phpass", weak: true,
-			doc:    "$P$ or $H$ + count char + 8-char salt + 22 chars (WordPress < 6.8, phpBB3, Drupal 7 imports); md5-based",
-			prefix: "$P$",
-			sniff_: func(_ *Verifier, s Stored) float64 {
-				// $P$ is the registered prefix; $H$ (phpBB3's spelling of the same format) is
-				// recognised here, since a format has one prefix.
-				if strings.HasPrefix(s.Hash, "$H$") {
-					return 1
-				}
-				return 0
-			},
-			parse: func(_ *Verifier, s Stored) (map[string]string, error) {
-				p, err := parsePhpass("phpass", s.Hash, 34)
-				if err != nil {
-					return nil, err
-				}
-				return p.params(), nil
-			},
-			verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
-				p, err := parsePhpass("phpass", s.Hash, 34)
-				if err != nil {
-					return false, err
-				}
-				return p.verify(ctx, md5.New, pw, 16)
-			},
-			hash: func(pw string) (Stored, error) {
-				// WordPress's settings: 2^13 rounds ("B"), 6 random bytes of salt.
-				raw := make([]byte, 6)
-				_, _ = rand.Read(raw)
-				setting := "$P$B" + phpassEncode(raw, 6)
-				// The setting and 22 placeholder characters parse as a hash, so the same code
-				// computes the real one: hashing and verifying cannot drift apart.
-				p, err := parsePhpass("phpass", setting+strings.Repeat(".", 22), 34)
-				if err != nil {
-					return Stored{}, err
-				}
-				sum, err := p.compute(context.Background(), md5.New, pw)
-				return Stored{Hash: setting + phpassEncode(sum, 16)}, err
-			},
+	return []format{phpassFormat(), drupal7Format()}
+}
+
+// phpassFormat is the portable phpass hash of WordPress and phpBB3 ($P$ and $H$).
+func phpassFormat() format {
+	return format{
+		name: "phpass", family: "phpass", weak: true,
+		doc:    "$P$ or $H$ + count char + 8-char salt + 22 chars (WordPress < 6.8, phpBB3, Drupal 7 imports); md5-based",
+		prefix: "$P$",
+		sniff_: func(_ *Verifier, s Stored) float64 {
+			// $P$ is the registered prefix; $H$ (phpBB3's spelling of the same format) is
+			// recognised here, since a format has one prefix.
+			if strings.HasPrefix(s.Hash, "$H$") {
+				return 1
+			}
+			return 0
 		},
-		{
-			name: "drupal7", family: "phpass",
-			doc:    "$S$ + count char + 8-char salt + 43 chars (Drupal 7, SHA-512); U$S$ for upgraded Drupal 6 md5 hashes",
-			prefix: "$S$",
-			sniff_: func(_ *Verifier, s Stored) float64 {
-				// U$S$: a Drupal 6 md5 hash that Drupal 7 wrapped in its own format.
-				if strings.HasPrefix(s.Hash, "U$S$") {
-					return 1
-				}
-				return 0
-			},
-			parse: func(_ *Verifier, s Stored) (map[string]string, error) {
-				p, err := parsePhpass("drupal7", strings.TrimPrefix(s.Hash, "U"), 55)
-				if err != nil {
-					return nil, err
-				}
-				params := p.params()
-				if strings.HasPrefix(s.Hash, "U") {
-					params["prehash"] = "md5"
-				}
-				return params, nil
-			},
-			verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
-				h, upgraded := strings.CutPrefix(s.Hash, "U")
-				p, err := parsePhpass("drupal7", h, 55)
-				if err != nil {
-					return false, err
-				}
-				// Drupal 7 rehashed Drupal 6's md5 hashes without knowing the password: for those
-				// the phpass loop takes the password's hex md5.
-				if upgraded {
-					sum := md5.Sum([]byte(pw))
-					pw = hex.EncodeToString(sum[:])
-				}
-				return p.verify(ctx, sha512.New, pw, 64)
-			},
+		parse: func(_ *Verifier, s Stored) (map[string]string, error) {
+			p, err := parsePhpass("phpass", s.Hash, 34)
+			if err != nil {
+				return nil, err
+			}
+			return p.params(), nil
+		},
+		verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
+			p, err := parsePhpass("phpass", s.Hash, 34)
+			if err != nil {
+				return false, err
+			}
+			return p.verify(ctx, md5.New, pw, 16)
+		},
+		hash: func(pw string) (Stored, error) {
+			// WordPress's settings: 2^13 rounds ("B"), 6 random bytes of salt.
+			raw := make([]byte, 6)
+			_, _ = rand.Read(raw)
+			setting := "$P$B" + phpassEncode(raw, 6)
+			// The setting and 22 placeholder characters parse as a hash, so the same code
+			// computes the real one: hashing and verifying cannot drift apart.
+			p, err := parsePhpass("phpass", setting+strings.Repeat(".", 22), 34)
+			if err != nil {
+				return Stored{}, err
+			}
+			sum, err := p.compute(context.Background(), md5.New, pw)
+			return Stored{Hash: setting + phpassEncode(sum, 16)}, err
+		},
+	}
+}
+
+// drupal7Format is Drupal 7's SHA-512 variant of phpass ($S$), with the U$S$ spelling
+// for Drupal 6 md5 hashes that Drupal 7 rehashed.
+func drupal7Format() format {
+	return format{
+		name: "drupal7", family: "phpass",
+		doc:    "$S$ + count char + 8-char salt + 43 chars (Drupal 7, SHA-512); U$S$ for upgraded Drupal 6 md5 hashes",
+		prefix: "$S$",
+		sniff_: func(_ *Verifier, s Stored) float64 {
+			// U$S$: a Drupal 6 md5 hash that Drupal 7 wrapped in its own format.
+			if strings.HasPrefix(s.Hash, "U$S$") {
+				return 1
+			}
+			return 0
+		},
+		parse: func(_ *Verifier, s Stored) (map[string]string, error) {
+			p, err := parsePhpass("drupal7", strings.TrimPrefix(s.Hash, "U"), 55)
+			if err != nil {
+				return nil, err
+			}
+			params := p.params()
+			if strings.HasPrefix(s.Hash, "U") {
+				params["prehash"] = "md5"
+			}
+			return params, nil
+		},
+		verify: func(ctx context.Context, _ *Verifier, s Stored, pw string) (bool, error) {
+			h, upgraded := strings.CutPrefix(s.Hash, "U")
+			p, err := parsePhpass("drupal7", h, 55)
+			if err != nil {
+				return false, err
+			}
+			// Drupal 7 rehashed Drupal 6's md5 hashes without knowing the password: for those
+			// the phpass loop takes the password's hex md5.
+			if upgraded {
+				sum := md5.Sum([]byte(pw))
+				pw = hex.EncodeToString(sum[:])
+			}
+			return p.verify(ctx, sha512.New, pw, 64)
 		},
 	}
 }

@@ -36,6 +36,27 @@ func Preview(ctx context.Context, p *strategies.Plan, n int, progress func(strat
 	if err != nil {
 		return res, err
 	}
+	res.Columns = previewHeader(p)
+	if res.Rows, err = previewRows(ctx, p, m, res.Columns, n); err != nil {
+		return res, err
+	}
+
+	rep, err := Run(ctx, p, Options{Examples: 1, Progress: progress, ProgressEvery: 250 * time.Millisecond})
+	if err != nil {
+		return res, err
+	}
+	summarize(&res, rep)
+	if p.Strategy == strategies.StrategyAuthOnly {
+		res.Formats = nil
+		res.Recommendation = fmt.Sprintf("authonly: %d valid users move as identifiers only; their password hashes stay in the legacy table and they sign in at the IdP without them", rep.Valid)
+	}
+	return res, nil
+}
+
+// previewHeader lists the preview table's columns: only the fields the plan maps, so an
+// unmapped field does not show as a column of blanks, and the hash columns only when
+// there is a hash.
+func previewHeader(p *strategies.Plan) []string {
 	cols := []string{"row"}
 	for _, c := range previewColumns() {
 		if !mappedField(p, c) {
@@ -46,13 +67,21 @@ func Preview(ctx context.Context, p *strategies.Plan, n int, progress func(strat
 	if !p.Mapping.PasswordHash.IsZero() {
 		cols = append(cols, "format", "hash")
 	}
-	cols = append(cols, "problem")
-	res.Columns = cols
+	return append(cols, "problem")
+}
 
+// previewRows maps the source's first n records into table rows. A record the source
+// could not read still gets a row, with its problem, so the preview shows what the run
+// would refuse.
+func previewRows(ctx context.Context, p *strategies.Plan, m *mapping.Mapper, cols []string, n int) ([][]string, error) {
 	src, err := sources.Open(ctx, p)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
+	defer src.Close()
+	var rows [][]string
+	// Stopping the read with an error is the only way to end it early; this one is not
+	// reported.
 	errEnough := errors.New("enough rows")
 	err = src.Read(ctx, "", func(rec sources.Record) error {
 		row := make([]string, 0, len(cols))
@@ -67,21 +96,21 @@ func Preview(ctx context.Context, p *strategies.Plan, n int, progress func(strat
 		for _, c := range cols {
 			row = append(row, previewCell(c, u, rec, problems))
 		}
-		res.Rows = append(res.Rows, row)
-		if len(res.Rows) >= n {
+		rows = append(rows, row)
+		if len(rows) >= n {
 			return errEnough
 		}
 		return nil
 	})
-	src.Close()
 	if err != nil && !errors.Is(err, errEnough) {
-		return res, err
+		return rows, err
 	}
+	return rows, nil
+}
 
-	rep, err := Run(ctx, p, Options{Examples: 1, Progress: progress, ProgressEvery: 250 * time.Millisecond})
-	if err != nil {
-		return res, err
-	}
+// summarize copies the whole-source preflight into the preview: counts, one example per
+// reason in a stable order, and the format histogram with the commonest first.
+func summarize(res *strategies.Preview, rep *Report) {
 	res.Total = rep.Rows
 	res.Invalid = map[string]int{}
 	for k, v := range rep.Invalid {
@@ -105,11 +134,6 @@ func Preview(ctx context.Context, p *strategies.Plan, n int, progress func(strat
 		res.Formats = append(res.Formats, strategies.FormatCount{Format: "(no password)", Count: int(rep.WithoutPassword), Importable: true})
 	}
 	res.Recommendation = recommendation(rep)
-	if p.Strategy == strategies.StrategyAuthOnly {
-		res.Formats = nil
-		res.Recommendation = fmt.Sprintf("authonly: %d valid users move as identifiers only; their password hashes stay in the legacy table and they sign in at the IdP without them", rep.Valid)
-	}
-	return res, nil
 }
 
 // recommendation renders the preflight's advice in one paragraph.

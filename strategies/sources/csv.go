@@ -126,18 +126,11 @@ func newlines(fields []string) int {
 
 // Read implements Source. Pos is the byte offset after the record with its row and line.
 func (s *csvSource) Read(ctx context.Context, after string, fn func(Record) error) error {
-	pos, err := resumePos(s.data, after)
-	if err != nil {
-		return err
-	}
-	return s.readFrom(ctx, pos, fn)
+	return readAfter(ctx, s.data, after, s.readFrom, fn)
 }
 
 func (s *csvSource) readFrom(ctx context.Context, pos filePos, fn func(Record) error) error {
-	if pos.row == 0 {
-		pos = s.data
-	}
-	f, err := openAt(s.path, pos, "the CSV file")
+	f, pos, err := openFrom(s.path, pos, s.data, "the CSV file")
 	if err != nil {
 		return err
 	}
@@ -187,29 +180,11 @@ func (s *csvSource) readFrom(ctx context.Context, pos filePos, fn func(Record) e
 	}
 }
 
-// readOne reads the record after pos (for Find).
-func (s *csvSource) readOne(ctx context.Context, pos filePos) (Record, bool, error) {
-	var out Record
-	found := false
-	err := s.readFrom(ctx, pos, func(r Record) error {
-		out, found = r, true
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return Record{}, false, err
-	}
-	return out, found, nil
-}
-
 // Close implements Source.
 func (s *csvSource) Close() error { return nil }
 
 // Count implements Counter by reading the file once (exact).
-func (s *csvSource) Count(ctx context.Context) (int64, bool, error) {
-	var n int64
-	err := s.Read(ctx, "", func(Record) error { n++; return nil })
-	return n, err == nil, err
-}
+func (s *csvSource) Count(ctx context.Context) (int64, bool, error) { return count(ctx, s) }
 
 // Sample implements Sampler.
 func (s *csvSource) Sample(ctx context.Context, n int) ([]Record, error) { return sample(ctx, s, n) }
@@ -220,7 +195,7 @@ func (s *csvSource) Find(ctx context.Context, column, value string) ([]Record, e
 		return nil, &strategies.Error{Code: strategies.CodeSource, File: s.path, Field: column,
 			Message: fmt.Sprintf("no such column; the header has %s", strings.Join(s.header, ", "))}
 	}
-	return s.index.find(ctx, s, column, value, s.readOne)
+	return s.index.find(ctx, s, column, value, s.readFrom)
 }
 
 // Describe implements Describer. The row estimate comes from the size of the first records.

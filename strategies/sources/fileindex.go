@@ -1,7 +1,9 @@
 package sources
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -82,10 +84,9 @@ func hashKey(s string) uint64 {
 }
 
 // find looks value up in column, building the column's index with src on first use,
-// and reads the matching records with readOne (which reads the record after a position;
-// a position with row 0 means the first record).
-func (ix *fileIndex) find(ctx context.Context, src Source, column, value string,
-	readOne func(ctx context.Context, after filePos) (Record, bool, error)) ([]Record, error) {
+// and reads each matching record with readFrom from the position the index holds for it
+// (a position with row 0 means the first record).
+func (ix *fileIndex) find(ctx context.Context, src Source, column, value string, readFrom readFromFunc) ([]Record, error) {
 	want, ok := foldKey(value)
 	if !ok {
 		return nil, nil
@@ -107,7 +108,7 @@ func (ix *fileIndex) find(ctx context.Context, src Source, column, value string,
 	var out []Record
 	for ; i < len(entries) && entries[i].h == h; i++ {
 		e := entries[i]
-		rec, ok, err := readOne(ctx, filePos{off: e.off, row: int(e.row), line: int(e.line)})
+		rec, ok, err := readOne(ctx, readFrom, filePos{off: e.off, row: int(e.row), line: int(e.line)})
 		if err != nil {
 			return out, err
 		}
@@ -172,6 +173,72 @@ func (ix *fileIndex) entries(ctx context.Context, src Source, column string) ([]
 	}
 	ix.cols[column] = entries
 	return entries, nil
+}
+
+// readFromFunc is a file source's read from a position to the end: Read, Find and the
+// index all go through it, so a record reads the same whichever way it is reached.
+type readFromFunc func(ctx context.Context, pos filePos, fn func(Record) error) error
+
+// readAfter is Read for a file source: from start, or after the record whose position
+// is after.
+func readAfter(ctx context.Context, start filePos, after string, readFrom readFromFunc, fn func(Record) error) error {
+	pos, err := resumePos(start, after)
+	if err != nil {
+		return err
+	}
+	return readFrom(ctx, pos, fn)
+}
+
+// readOne reads the record after pos (for Find): it reads from there and stops after
+// the first record, which is cheap because the file is seeked, not scanned.
+func readOne(ctx context.Context, readFrom readFromFunc, pos filePos) (Record, bool, error) {
+	var out Record
+	found := false
+	err := readFrom(ctx, pos, func(r Record) error {
+		out, found = r, true
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return Record{}, false, err
+	}
+	return out, found, nil
+}
+
+// count is Counter for a file source: the file has no row count of its own, so it is
+// read once (exact).
+func count(ctx context.Context, src Source) (int64, bool, error) {
+	var n int64
+	err := src.Read(ctx, "", func(Record) error { n++; return nil })
+	return n, err == nil, err
+}
+
+// readLine reads one line, '\n' included, however long: ReadSlice does not copy a line
+// that fits the buffer (the usual case), and a longer one is joined from its pieces.
+// The slice is valid only until the next read.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var long []byte
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, b...)
+			continue
+		}
+		if long != nil {
+			b = append(long, b...)
+		}
+		return b, err
+	}
+}
+
+// openFrom opens a file source for reading at pos, where row 0 means its first record,
+// at start (past a CSV header, a byte order mark or JSON's opening bracket). It returns
+// the position it opened at.
+func openFrom(path string, pos, start filePos, what string) (*os.File, filePos, error) {
+	if pos.row == 0 {
+		pos = start
+	}
+	f, err := openAt(path, pos, what)
+	return f, pos, err
 }
 
 // resumePos returns where a file source's Read starts: its first record, or the position

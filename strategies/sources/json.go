@@ -201,18 +201,11 @@ func (c *lineCounter) linesBefore(o int64) int {
 
 // Read implements Source. Pos is the byte offset after the record with its row and line.
 func (s *jsonSource) Read(ctx context.Context, after string, fn func(Record) error) error {
-	pos, err := resumePos(s.data, after)
-	if err != nil {
-		return err
-	}
-	return s.readFrom(ctx, pos, fn)
+	return readAfter(ctx, s.data, after, s.readFrom, fn)
 }
 
 func (s *jsonSource) readFrom(ctx context.Context, pos filePos, fn func(Record) error) error {
-	if pos.row == 0 {
-		pos = s.data
-	}
-	f, err := openAt(s.path, pos, "the file")
+	f, pos, err := openFrom(s.path, pos, s.data, "the file")
 	if err != nil {
 		return err
 	}
@@ -226,17 +219,8 @@ func (s *jsonSource) readFrom(ctx context.Context, pos filePos, fn func(Record) 
 
 func (s *jsonSource) readLines(ctx context.Context, br *bufio.Reader, pos filePos, fn func(Record) error) error {
 	off, row, line := pos.off, pos.row, pos.line
-	var long []byte
 	for {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, b...)
-			continue
-		}
-		if long != nil {
-			b = append(long, b...)
-			long = nil
-		}
+		b, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return &strategies.Error{Code: strategies.CodeSource, File: s.path, Line: line, Message: "cannot read the file", Err: err}
 		}
@@ -428,11 +412,7 @@ func jsonType(v any) string {
 func (s *jsonSource) Close() error { return nil }
 
 // Count implements Counter by reading the file once (exact).
-func (s *jsonSource) Count(ctx context.Context) (int64, bool, error) {
-	var n int64
-	err := s.Read(ctx, "", func(Record) error { n++; return nil })
-	return n, err == nil, err
-}
+func (s *jsonSource) Count(ctx context.Context) (int64, bool, error) { return count(ctx, s) }
 
 // Sample implements Sampler.
 func (s *jsonSource) Sample(ctx context.Context, n int) ([]Record, error) { return sample(ctx, s, n) }
@@ -440,18 +420,7 @@ func (s *jsonSource) Sample(ctx context.Context, n int) ([]Record, error) { retu
 // Find implements Finder with an index built on first use (see fileIndex). column is a
 // flattened key such as "email" or "profile.email".
 func (s *jsonSource) Find(ctx context.Context, column, value string) ([]Record, error) {
-	return s.index.find(ctx, s, column, value, func(ctx context.Context, pos filePos) (Record, bool, error) {
-		var out Record
-		found := false
-		err := s.readFrom(ctx, pos, func(r Record) error {
-			out, found = r, true
-			return errStop
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			return Record{}, false, err
-		}
-		return out, found, nil
-	})
+	return s.index.find(ctx, s, column, value, s.readFrom)
 }
 
 // Describe implements Describer: the fields seen in the first 1,000 records with the

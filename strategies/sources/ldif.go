@@ -48,18 +48,11 @@ func openLDIF(path string) (*ldifSource, error) {
 
 // Read implements Source. Pos is the byte offset after the entry with its row and line.
 func (s *ldifSource) Read(ctx context.Context, after string, fn func(Record) error) error {
-	pos, err := resumePos(filePos{line: 1}, after)
-	if err != nil {
-		return err
-	}
-	return s.readFrom(ctx, pos, fn)
+	return readAfter(ctx, filePos{line: 1}, after, s.readFrom, fn)
 }
 
 func (s *ldifSource) readFrom(ctx context.Context, pos filePos, fn func(Record) error) error {
-	if pos.row == 0 {
-		pos = filePos{line: 1}
-	}
-	f, err := openAt(s.path, pos, "the LDIF file")
+	f, pos, err := openFrom(s.path, pos, filePos{line: 1}, "the LDIF file")
 	if err != nil {
 		return err
 	}
@@ -75,7 +68,6 @@ func (s *ldifSource) readFrom(ctx context.Context, pos filePos, fn func(Record) 
 	var (
 		chunk     []byte // the entry's lines as read
 		startLine int    // the entry's first line that is not a comment
-		long      []byte
 	)
 	flush := func() error {
 		if startLine == 0 {
@@ -97,15 +89,7 @@ func (s *ldifSource) readFrom(ctx context.Context, pos filePos, fn func(Record) 
 		return fn(rec)
 	}
 	for {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, b...)
-			continue
-		}
-		if long != nil {
-			b = append(long, b...)
-			long = nil
-		}
+		b, err := readLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return &strategies.Error{Code: strategies.CodeSource, File: s.path, Line: line, Message: "cannot read the LDIF file", Err: err}
 		}
@@ -252,36 +236,18 @@ func entryFields(dn string, attrs []*ldap.EntryAttribute) map[string]any {
 	return out
 }
 
-// readOne reads the entry after pos (for Find).
-func (s *ldifSource) readOne(ctx context.Context, pos filePos) (Record, bool, error) {
-	var out Record
-	found := false
-	err := s.readFrom(ctx, pos, func(r Record) error {
-		out, found = r, true
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return Record{}, false, err
-	}
-	return out, found, nil
-}
-
 // Close implements Source.
 func (s *ldifSource) Close() error { return nil }
 
 // Count implements Counter by reading the file once (exact).
-func (s *ldifSource) Count(ctx context.Context) (int64, bool, error) {
-	var n int64
-	err := s.Read(ctx, "", func(Record) error { n++; return nil })
-	return n, err == nil, err
-}
+func (s *ldifSource) Count(ctx context.Context) (int64, bool, error) { return count(ctx, s) }
 
 // Sample implements Sampler.
 func (s *ldifSource) Sample(ctx context.Context, n int) ([]Record, error) { return sample(ctx, s, n) }
 
 // Find implements Finder with an index built on first use (see fileIndex).
 func (s *ldifSource) Find(ctx context.Context, column, value string) ([]Record, error) {
-	return s.index.find(ctx, s, column, value, s.readOne)
+	return s.index.find(ctx, s, column, value, s.readFrom)
 }
 
 // Describe implements Describer: the attributes seen in the first 1,000 entries and a

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/cutover/cutover/mockidp"
+	"github.com/cutover/cutover/mockidp/mockidptest"
 	"github.com/cutover/cutover/strategies/authonly/middleware"
 	"github.com/cutover/cutover/strategies/idp"
 )
@@ -34,7 +35,7 @@ type stubIdP struct {
 
 func startStubIdP(t *testing.T, userinfo func(w http.ResponseWriter, r *http.Request, sub string)) *stubIdP {
 	t.Helper()
-	key := keys()[1]
+	_, key := mockidptest.Keys()
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), "stub"))
 	if err != nil {

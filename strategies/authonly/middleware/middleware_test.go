@@ -2,8 +2,6 @@ package middleware_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -14,13 +12,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite"
 
 	"github.com/cutover/cutover/mockidp"
@@ -29,18 +25,6 @@ import (
 	"github.com/cutover/cutover/strategies/authonly/middleware"
 	"github.com/cutover/cutover/strategies/idp"
 )
-
-var keys = sync.OnceValue(func() [2]*rsa.PrivateKey {
-	var out [2]*rsa.PrivateKey
-	for i := range out {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		out[i] = k
-	}
-	return out
-})
 
 // idpEnv is a mock IdP whose clock can be moved, with its signing key at hand.
 type idpEnv struct {
@@ -51,13 +35,14 @@ type idpEnv struct {
 
 func startIdP(t *testing.T) *idpEnv {
 	t.Helper()
-	k := keys()
 	skew := &atomic.Int64{}
+	// StartFast signs with mockidptest.Keys' signing key, which the forged tokens reuse.
 	// Usernames are login ids here (username-only accounts sign in); `authgear init`
 	// projects, the mock's default, allow email only.
-	s := mockidptest.Start(t, mockidp.Config{AdminKey: k[0], SigningKey: k[1], BcryptCost: bcrypt.MinCost,
+	s := mockidptest.StartFast(t, mockidp.Config{
 		LoginIDKeys: []string{mockidp.LoginIDEmail, mockidp.LoginIDUsername},
 		Now:         func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	_, signing := mockidptest.Keys()
 	resp, err := http.Get(s.Config().Issuer + mockidp.PathJWKS)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +52,7 @@ func startIdP(t *testing.T) *idpEnv {
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
 		t.Fatalf("read JWKS: %v", err)
 	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k[1]},
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: signing},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), set.Keys[0].KeyID))
 	if err != nil {
 		t.Fatal(err)

@@ -93,79 +93,14 @@ func Slapd(t testing.TB, opts SlapdOptions) *Directory {
 	if fileExists(filepath.Join(modules, "pw-sha2.so")) {
 		pw2 = "moduleload pw-sha2"
 	}
-	conf := fmt.Sprintf(`include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/nis.schema
-include /etc/ldap/schema/inetorgperson.schema
-modulepath %[1]s
-moduleload back_mdb
-moduleload memberof
-moduleload ppolicy
-%[2]s
-pidfile %[3]s/slapd.pid
-argsfile %[3]s/slapd.args
-sizelimit size.soft=%[4]d size.hard=%[4]d size.pr=%[4]d size.prtotal=unlimited
-
-database mdb
-maxsize 1073741824
-suffix "%[5]s"
-rootdn "%[6]s"
-rootpw %[7]s
-directory %[8]s
-index objectClass eq
-index uid,mail eq
-
-overlay memberof
-overlay ppolicy
-ppolicy_default "%[9]s"
-
-access to attrs=userPassword
-	by self write
-	by dn.exact="%[10]s" read
-	by anonymous auth
-	by * none
-access to *
-	by * read
-`, modules, pw2, dir, opts.SizeLimit, d.BaseDN, d.AdminDN, d.AdminPassword, db, d.PolicyDN, d.ReaderDN)
+	conf := slapdConfig(modules, pw2, dir, db, opts.SizeLimit, d)
 	if opts.TLS {
 		conf = tlsConfig(t, dir, cred, d) + conf
 	}
 	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
 		t.Fatalf("slapd: write config: %v", err)
 	}
-	seed := fmt.Sprintf(`dn: %[1]s
-objectClass: dcObject
-objectClass: organization
-dc: example
-o: Example
-
-dn: %[3]s
-objectClass: organizationalRole
-objectClass: simpleSecurityObject
-cn: reader
-userPassword: %[4]s
-
-dn: ou=people,%[1]s
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=groups,%[1]s
-objectClass: organizationalUnit
-ou: groups
-
-dn: ou=policies,%[1]s
-objectClass: organizationalUnit
-ou: policies
-
-dn: %[2]s
-objectClass: device
-objectClass: pwdPolicy
-cn: default
-pwdAttribute: userPassword
-pwdLockout: TRUE
-pwdMaxFailure: 0
-
-`, d.BaseDN, d.PolicyDN, d.ReaderDN, d.ReaderPassword) + opts.Seed
+	seed := slapdSeed(d) + opts.Seed
 	seedFile := filepath.Join(dir, "seed.ldif")
 	if err := os.WriteFile(seedFile, []byte(seed), 0o644); err != nil {
 		t.Fatalf("slapd: write seed: %v", err)
@@ -181,19 +116,8 @@ pwdMaxFailure: 0
 		listen += " " + d.LDAPSURL + "/"
 	}
 	start(t, cred, filepath.Join(dir, "server.log"), bin, "-d", "0", "-f", d.conf, "-h", listen)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return d
-		}
-		if time.Now().After(deadline) {
-			logText, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("slapd not listening after 30s: %v\nserver log:\n%s", err, logText)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitListening(t, port, filepath.Join(dir, "server.log"))
+	return d
 }
 
 // Slapcat exports the directory as slapcat writes it (the LDIF a team retiring OpenLDAP
@@ -260,6 +184,105 @@ func tlsConfig(t testing.TB, dir string, cred *syscall.Credential, d *Directory)
 	}
 	return fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
 		d.CAFile, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+}
+
+// slapdConfig writes slapd.conf for a test server: only the schemas and overlays the
+// tests rely on, the database under dir, and an ACL that lets the admin and the reader
+// (not anonymous) read userPassword, as a real directory would.
+func slapdConfig(modules, pw2, dir, db string, sizeLimit int, d *Directory) string {
+	return fmt.Sprintf(`include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath %[1]s
+moduleload back_mdb
+moduleload memberof
+moduleload ppolicy
+%[2]s
+pidfile %[3]s/slapd.pid
+argsfile %[3]s/slapd.args
+sizelimit size.soft=%[4]d size.hard=%[4]d size.pr=%[4]d size.prtotal=unlimited
+
+database mdb
+maxsize 1073741824
+suffix "%[5]s"
+rootdn "%[6]s"
+rootpw %[7]s
+directory %[8]s
+index objectClass eq
+index uid,mail eq
+
+overlay memberof
+overlay ppolicy
+ppolicy_default "%[9]s"
+
+access to attrs=userPassword
+	by self write
+	by dn.exact="%[10]s" read
+	by anonymous auth
+	by * none
+access to *
+	by * read
+`, modules, pw2, dir, sizeLimit, d.BaseDN, d.AdminDN, d.AdminPassword, db, d.PolicyDN, d.ReaderDN)
+}
+
+// slapdSeed is the LDIF every test directory starts with: the base entry, the reader
+// account, the people/groups/policies units and a default password policy that locks
+// no one out (pwdMaxFailure 0) until a test sets one.
+func slapdSeed(d *Directory) string {
+	return fmt.Sprintf(`dn: %[1]s
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: Example
+
+dn: %[3]s
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: %[4]s
+
+dn: ou=people,%[1]s
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,%[1]s
+objectClass: organizationalUnit
+ou: groups
+
+dn: ou=policies,%[1]s
+objectClass: organizationalUnit
+ou: policies
+
+dn: %[2]s
+objectClass: device
+objectClass: pwdPolicy
+cn: default
+pwdAttribute: userPassword
+pwdLockout: TRUE
+pwdMaxFailure: 0
+
+`, d.BaseDN, d.PolicyDN, d.ReaderDN, d.ReaderPassword)
+}
+
+// waitListening waits until slapd accepts connections on port: slapd -d does not say
+// when it is ready, so connecting is the only sign. It fails the test with the server's
+// log after 30 seconds.
+func waitListening(t testing.TB, port int, logFile string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			logText, _ := os.ReadFile(logFile)
+			t.Fatalf("slapd not listening after 30s: %v\nserver log:\n%s", err, logText)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func fileExists(path string) bool {
