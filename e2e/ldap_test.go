@@ -190,8 +190,10 @@ func TestLazyOpenLDAPBind(t *testing.T) {
 	if err := admin.Bind("cn=admin,dc=example,dc=org", dir.AdminPassword); err != nil {
 		t.Fatal(err)
 	}
+	// Entries named by mail, so the email a user types at the IdP (the lazy protocol
+	// sends the login as "email") forms the bind DN, as a UPN does at Active Directory.
 	for _, u := range users {
-		dir.add(t, admin, "uid="+u.Login+",ou=people,dc=example,dc=org", map[string][]string{"objectClass": {"inetOrgPerson"},
+		dir.add(t, admin, "mail="+u.Email+",ou=people,dc=example,dc=org", map[string][]string{"objectClass": {"inetOrgPerson"},
 			"uid": {u.Login}, "cn": {u.First + " " + u.Last}, "sn": {u.Last}, "mail": {u.Email}, "userPassword": {u.Hash}})
 	}
 	t.Cleanup(func() { t.Logf("scenario ldap lazy took %s", time.Since(start).Round(time.Millisecond)) })
@@ -218,9 +220,8 @@ lazy:
   listen: 0.0.0.0:8788
   secret: ${BRIDGE_SECRET}
   store: state/lazy.db
-  login: [preferred_username]
   bind:
-    user: uid={login},ou=people,dc=example,dc=org
+    user: mail={login},ou=people,dc=example,dc=org
 `
 	bridge := sc.ServeCutover(8788, "/healthz", cutoverSpec{
 		Args:    []string{"bridge", "--plan", "bridge.yaml"},
@@ -247,7 +248,7 @@ lazy:
 	for _, st := range steps {
 		ok := t.Run(st.name, func(t *testing.T) {
 			before := bridgeStats(t, bridge)
-			res, _ := sc.in(t).SignIn(idp, u.Login, st.password)
+			res, _ := sc.in(t).SignIn(idp, u.Email, st.password)
 			if got := res.ExitCode == 0; got != st.wantOK {
 				t.Fatalf("sign-in as %s: got exit code %d, want signed in %v\n%s", u.Login, res.ExitCode, st.wantOK, res)
 			}
