@@ -72,6 +72,10 @@ type Config struct {
 	Log, ServiceLog *slog.Logger
 	// Progress is called by the import as it goes; may be nil.
 	Progress func(strategies.Progress)
+	// KeepRecords keeps the run's records in the plan's run directory: a rehearsal at a
+	// real target (Authgear) leaves its users there, and `cutover undo` needs the
+	// records to delete them.
+	KeepRecords bool
 }
 
 // SignIn is the result of one rehearsal sign-in.
@@ -81,8 +85,8 @@ type SignIn struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Result is the end of a rehearsal: the run's report (its records were temporary, so it
-// names no run directory), the write-back of an authonly plan, and the sign-ins.
+// Result is the end of a rehearsal: the run's report (its records were temporary unless
+// Config.KeepRecords, so it names no run directory), the write-back of an authonly plan, and the sign-ins.
 type Result struct {
 	*strategies.Report
 	Profile   string              `json:"profile"`
@@ -180,14 +184,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer os.RemoveAll(tmp)
 	rh.tmp = tmp
 	rh.plan = *cfg.Plan
-	rh.plan.Bulk.RunDir = filepath.Join(tmp, "runs")
+	if !cfg.KeepRecords {
+		rh.plan.Bulk.RunDir = filepath.Join(tmp, "runs")
+	}
 	rh.plan.Bulk.LogEmails = true
 	res, err := do(ctx, rh)
 	if err != nil {
 		return nil, err
 	}
 	res.Known = rh.known
-	res.RunDir, res.Files = "", nil // the records were temporary
+	if !cfg.KeepRecords {
+		res.RunDir, res.Files = "", nil // the records were temporary
+	}
 	return res, nil
 }
 
