@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -122,9 +121,7 @@ func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 		scope, _ := tok.Extra("scope").(string)
 		out = map[string]any{"claims": claims, "access_token_expiry": tok.Expiry.UTC(), "scope": scope, "token_type": tok.TokenType}
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(a.stdout, out)
 }
 
 func btoi(b bool) int {

@@ -14,7 +14,9 @@ import (
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // runFlags are the options of `cutover run`.
@@ -75,12 +77,14 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	return strategyKinds[p.Strategy].run(ctx, a, p, f)
-}
-
-// runBulkPlan is what 'cutover run' does with a bulk plan: import, and report.
-func runBulkPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
-	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
+	s, _ := rehearse.StrategyOf(p.Strategy)
+	if s.Runner == nil {
+		return runLazyPlan(p)
+	}
+	r := s.Runner(targetOpener(a), a.log)
+	if ar, ok := r.(*authonly.Runner); ok {
+		return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
+	}
 	rep, err := r.Run(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
 		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
@@ -143,7 +147,7 @@ var errNoPlan = errors.New("the run directory does not name its plan; give --pla
 
 // runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
 // lazy migration is a service plus a final sweep; it says which commands do the work.
-func runLazyPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
+func runLazyPlan(p *strategies.Plan) error {
 	return exitError{exitUsage, fmt.Errorf(`%s: a lazy plan is not run in one go: start 'cutover bridge --plan %[1]s' and point the IdP at it, `+
 		`watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); `+
 		`'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')`, p.File)}

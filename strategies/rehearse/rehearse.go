@@ -148,16 +148,9 @@ type rehearsal struct {
 	plan  strategies.Plan
 }
 
-// rehearsers runs each strategy's rehearsal: one row per strategy.
-var rehearsers = map[string]func(ctx context.Context, rh *rehearsal) (*Result, error){
-	strategies.StrategyBulk:     rehearseBulk,
-	strategies.StrategyLazy:     rehearseLazy,
-	strategies.StrategyAuthOnly: rehearseAuthOnly,
-}
-
 // Run rehearses cfg.Plan's strategy against the target cfg.Open starts.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	do, ok := rehearsers[cfg.Plan.Strategy]
+	st, ok := table[cfg.Plan.Strategy]
 	if !ok {
 		return nil, &strategies.Error{Code: strategies.CodePlan, File: cfg.Plan.File, Field: "strategy", Message: fmt.Sprintf("%q cannot be rehearsed", cfg.Plan.Strategy)}
 	}
@@ -188,7 +181,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		rh.plan.Bulk.RunDir = filepath.Join(tmp, "runs")
 	}
 	rh.plan.Bulk.LogEmails = true
-	res, err := do(ctx, rh)
+	res, err := st.rehearse(ctx, rh)
 	if err != nil {
 		return nil, err
 	}
