@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -88,7 +89,7 @@ func readPassword(r io.Reader, example string) (string, error) {
 
 func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	ctx := cmd.Context()
-	if n := btoi(f.idp != "") + btoi(f.authgear != "") + btoi(f.plan != ""); n != 1 {
+	if n := len(slices.DeleteFunc([]string{f.idp, f.authgear, f.plan}, func(s string) bool { return s == "" })); n != 1 {
 		return usagef("give exactly one of --idp (password grant), --authgear (an Authgear project's origin) or --plan (its Authgear target); got %d", n)
 	}
 	password, err := readPassword(a.stdin, "echo 'secret' | cutover login ...")
@@ -122,13 +123,6 @@ func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 		out = map[string]any{"claims": claims, "access_token_expiry": tok.Expiry.UTC(), "scope": scope, "token_type": tok.TokenType}
 	}
 	return writeJSON(a.stdout, out)
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // loginAuthgear signs in through Authgear's Authentication Flow API at --authgear, or

@@ -74,9 +74,9 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	if err != nil {
 		return err
 	}
-	rp := rehearsalPlan(p)
+	rp := rehearse.MockPlan(p)
 	open := rehearsalTarget(rp, quietLog(a))
-	atAuthgear := p.Target.Kind == strategies.TargetAuthgear && p.Strategy == strategies.StrategyBulk && !mock
+	atAuthgear := rehearse.AtTarget(p) && !mock
 	if atAuthgear {
 		rp, open = p, rehearse.Authgear(p, quietLog(a))
 	}
@@ -92,20 +92,16 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	for _, n := range res.Notes {
 		fmt.Fprintln(a.stderr, n)
 	}
-	if err := printRehearsal(a.stdout, res, asJSON); err != nil {
+	if asJSON {
+		err = writeJSON(a.stdout, res)
+	} else {
+		_, err = io.WriteString(a.stdout, res.Summary())
+	}
+	if err != nil {
 		return err
 	}
 	if !res.OK() {
 		return quietError{exitPartial}
 	}
 	return nil
-}
-
-// printRehearsal writes the rehearsal as one JSON object or as the readable report.
-func printRehearsal(w io.Writer, res *rehearse.Result, asJSON bool) error {
-	if asJSON {
-		return writeJSON(w, res)
-	}
-	_, err := io.WriteString(w, res.Summary())
-	return err
 }

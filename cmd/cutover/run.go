@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -81,7 +82,7 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if s.Runner == nil {
 		return runLazyPlan(p)
 	}
-	r := s.Runner(targetOpener(a), a.log)
+	r := s.Runner(targetOpener(a.log), a.log)
 	if ar, ok := r.(*authonly.Runner); ok {
 		return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
 	}
@@ -124,10 +125,10 @@ func writeJSON(w io.Writer, v any) error {
 
 // targetOpener opens the plan's target; a mockidp target without a url is started
 // in-process with its users kept on disk beside the run directories.
-func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
 	return func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
 		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
-			return bulk.OpenTarget(ctx, p, a.log)
+			return bulk.OpenTarget(ctx, p, log)
 		}
 		root, err := bulk.RunRoot(p)
 		if err != nil {
@@ -137,7 +138,7 @@ func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.T
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
 		}
-		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, a.log)
+		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, log)
 		return tgt, err
 	}
 }

@@ -134,14 +134,7 @@ func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies
 	if s.Runner == nil {
 		return w.runLazy(ctx, p, o)
 	}
-	return s.RunContinuing(ctx, p, o, targetOpener(w.quietApp()), w.log)
-}
-
-// quietApp is the app with the wizard's logger, for helpers that log through app.
-func (w *wizardRunner) quietApp() *app {
-	c := *w.a
-	c.log = w.log
-	return &c
+	return s.RunContinuing(ctx, p, o, targetOpener(w.log), w.log)
 }
 
 // runLazy runs a lazy plan. A lazy migration is a service, not a run: against a real
@@ -153,7 +146,7 @@ func (w *wizardRunner) runLazy(ctx context.Context, p *strategies.Plan, o strate
 	if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
 		return &strategies.Report{Strategy: strategies.StrategyLazy}, nil
 	}
-	rp := rehearsalPlan(p)
+	rp := rehearse.MockPlan(p)
 	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Open: rehearsalTarget(rp, w.log), Log: w.log, Progress: o.Progress})
 	if err != nil {
 		return nil, err

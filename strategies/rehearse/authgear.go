@@ -36,3 +36,21 @@ func Authgear(p *strategies.Plan, log *slog.Logger) func(context.Context, *Hook)
 		return &Target{Bulk: b, SignIn: af, Name: "Authgear at " + b.Name + " (sign-ins at " + origin + ")", Close: b.Close}, nil
 	}
 }
+
+// AtTarget reports whether p is rehearsed at its own target rather than at the mock
+// IdP: a bulk plan aimed at Authgear is (Authgear's sign-in API proves the passwords).
+func AtTarget(p *strategies.Plan) bool {
+	return p.Target.Kind == strategies.TargetAuthgear && p.Strategy == strategies.StrategyBulk
+}
+
+// MockPlan is p aimed at the in-process mock IdP with the plan's profile; an authgear
+// target rehearses with the authgear profile, which takes what Authgear takes.
+func MockPlan(p *strategies.Plan) *strategies.Plan {
+	profile := p.Target.Profile
+	if p.Target.Kind != strategies.TargetMockIDP || profile == "" {
+		profile = strategies.ProfileAuthgear
+	}
+	rp := *p
+	rp.Target = strategies.Target{Kind: strategies.TargetMockIDP, Profile: profile}
+	return &rp
+}
