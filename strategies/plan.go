@@ -103,6 +103,18 @@ type Target struct {
 	Project string `yaml:"project,omitempty"`
 	KeyFile string `yaml:"key_file,omitempty"`
 	KeyID   string `yaml:"key_id,omitempty"`
+	// SignInURL is the origin of an Authgear project's Authentication Flow API, where
+	// rehearsals and `cutover login` sign users in; "" means URL, as on Authgear cloud
+	// (a self-hosted Authgear serves its Admin API on another port).
+	SignInURL string `yaml:"signin_url,omitempty"`
+}
+
+// SignInOrigin is where users of the target sign in: SignInURL, or URL without one.
+func (t *Target) SignInOrigin() string {
+	if t.SignInURL != "" {
+		return t.SignInURL
+	}
+	return t.URL
 }
 
 // FieldRef names the source column a canonical field comes from, with an optional
@@ -764,6 +776,9 @@ func (t *Target) validate(bad badFunc) error {
 	}
 	switch t.Kind {
 	case TargetMockIDP:
+		if t.SignInURL != "" {
+			return bad("target.signin_url", "the mock IdP signs users in at its own URL; remove it for a mockidp target")
+		}
 		if t.Profile != "" {
 			if err := oneOf(bad, "target.profile", t.Profile, ProfileAuthgear, ProfilePermissive); err != nil {
 				return err
@@ -778,6 +793,11 @@ func (t *Target) validate(bad badFunc) error {
 		}
 		if u, err := url.Parse(t.URL); err != nil || u.Scheme == "" || u.Host == "" {
 			return bad("target.url", "%q is not an absolute URL", t.URL)
+		}
+		if t.SignInURL != "" {
+			if u, err := url.Parse(t.SignInURL); err != nil || u.Scheme == "" || u.Host == "" {
+				return bad("target.signin_url", "%q is not an absolute URL; give the origin of the Authentication Flow API, e.g. https://myapp.authgear.cloud", t.SignInURL)
+			}
 		}
 		if t.Project == "" {
 			return bad("target.project", "missing; the Admin API JWT audience is your project id")

@@ -60,6 +60,8 @@ func TestParsePlanErrors(t *testing.T) {
 		{"no identifier", strings.NewReplacer("  email: email\n", "", "  phone_number: phone\n", "").Replace(goodPlan), "mapping", 8, "no identifier is mapped"},
 		{"unknown transform", strings.Replace(goodPlan, "transform: not", "transform: negate", 1), "mapping.disabled", 0, `unknown transform "negate"`},
 		{"authgear without url", strings.Replace(goodPlan, "  kind: mockidp\n  profile: authgear", "  kind: authgear", 1), "target.url", 0, "missing"},
+		{"relative signin_url", strings.Replace(goodPlan, "  kind: mockidp\n  profile: authgear", "  kind: authgear\n  url: https://a.example\n  signin_url: /login\n  project: p\n  key_file: k.pem", 1), "target.signin_url", 0, "not an absolute URL"},
+		{"signin_url at the mock", strings.Replace(goodPlan, "  profile: authgear", "  signin_url: https://a.example", 1), "target.signin_url", 0, "remove it for a mockidp target"},
 		{"not YAML", "version: 1\nstrategy: [bulk\n", "", 0, "not valid YAML"},
 		{"empty", "", "", 0, "the plan is empty"},
 	}

@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
@@ -77,33 +73,12 @@ func runExampleApp(ctx context.Context, a *app, f exampleAppFlags) error {
 	if issuer == "" {
 		return usagef("give the IdP's issuer with --idp (the plan has no target.url)")
 	}
-	tbl, err := authonly.OpenTable(ctx, p)
-	if err != nil {
-		return err
-	}
-	defer tbl.Close()
-	if !tbl.HasColumn() {
-		return exitError{exitFailure, fmt.Errorf("%s has no column %s yet; run the plan first (cutover run --plan %s)", tbl.Name, tbl.Column, f.plan)}
-	}
-	h, err := rehearse.ExampleApp(ctx, rehearse.ExampleStore(tbl, p), issuer, f.discovery, f.clientID, rehearse.SecretColumns(p), a.log)
-	if err != nil {
+	err = rehearse.ServeExampleApp(ctx, p, rehearse.ExampleAppConfig{Issuer: issuer, Discovery: f.discovery,
+		ClientID: f.clientID, Listen: f.listen, Log: a.log, Ready: func(addr string) {
+			fmt.Fprintf(a.stderr, "example app on http://%s (GET / public, GET /protected with a bearer token from %s); Ctrl+C stops it\n", addr, issuer)
+		}})
+	if err != nil && strategies.CodeOf(err) == "" {
 		return exitError{exitFailure, err}
 	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return exitError{exitFailure, fmt.Errorf("listen on %s: %w", f.listen, err)}
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(a.stderr, "example app on http://%s (GET / public, GET /protected with a bearer token from %s); Ctrl+C stops it\n", ln.Addr(), issuer)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return exitError{exitFailure, fmt.Errorf("serve: %w", err)}
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		return nil
-	}
+	return err
 }

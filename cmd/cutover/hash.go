@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies/passwords"
+	"github.com/cutover/cutover/strategies/sources"
 )
 
 // exitBadHash is what `hash verify` returns for a malformed or unsupported hash; the
@@ -110,9 +111,8 @@ func newHashVerifier(f hashFlags) (*passwords.Verifier, error) {
 		if err != nil {
 			return nil, usagef("read --firebase-config: %w", err)
 		}
-		opts.Firebase = &passwords.FirebaseConfig{}
-		if err := json.Unmarshal(b, opts.Firebase); err != nil {
-			return nil, usagef("read --firebase-config %s: %w; expected the JSON of the console's hash config", f.firebase, err)
+		if opts.Firebase, err = sources.ParseHashConfig(f.firebase, b); err != nil {
+			return nil, usageError{err: err, showHelp: true}
 		}
 	}
 	if f.keyEnv != "" {

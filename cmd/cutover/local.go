@@ -28,18 +28,6 @@ func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *bulk.Tar
 		URL: l.Info.Issuer, Close: l.Close}, nil
 }
 
-// rehearsalPlan is the plan aimed at the in-process mock IdP with the plan's profile; an
-// authgear target rehearses with the authgear profile, which takes what Authgear takes.
-func rehearsalPlan(p *strategies.Plan) *strategies.Plan {
-	profile := p.Target.Profile
-	if p.Target.Kind != strategies.TargetMockIDP || profile == "" {
-		profile = strategies.ProfileAuthgear
-	}
-	rp := *p
-	rp.Target = strategies.Target{Kind: strategies.TargetMockIDP, Profile: profile}
-	return &rp
-}
-
 // rehearsalTarget hands the rehearsal engine a fresh in-memory mock IdP: its import API,
 // its password grant and its one-time codes; for a lazy plan its hook calls the bridge.
 func rehearsalTarget(p *strategies.Plan, log *slog.Logger) func(context.Context, *rehearse.Hook) (*rehearse.Target, error) {

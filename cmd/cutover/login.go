@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/signin"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
@@ -16,27 +20,40 @@ import (
 
 // loginFlags are the options of `cutover login`.
 type loginFlags struct {
-	idp, email, clientID string
-	json                 bool
+	idp, authgear, plan, email, clientID string
+	json                                 bool
 }
 
 func newLoginCmd(a *app) *cobra.Command {
 	var f loginFlags
 	cmd := &cobra.Command{
 		Use:   "login",
-		Short: "Sign in at an IdP with the password grant and print the token claims",
-		Long: `Sign in at an identity provider with the OAuth 2.0 password grant (the mock IdP
-allows it for rehearsals), verify the ID token against the IdP's discovery document
-and keys (signature, issuer, audience, expiry), and print its claims as JSON on
-standard output.
+		Short: "Sign a user in at an IdP (password grant) or an Authgear project and print the result",
+		Long: `Sign a user in, in one of three ways (give exactly one):
+
+  --idp URL       the OAuth 2.0 password grant (the mock IdP allows it for
+                  rehearsals); the ID token is verified against the IdP's discovery
+                  document and keys (signature, issuer, audience, expiry) and its
+                  claims are printed as JSON on standard output
+  --authgear URL  Authgear's Authentication Flow API at the project's public origin
+                  (identify by login id, then primary password), as its login page
+                  signs users in; prints {ok, subject, note} as JSON
+  --plan FILE     the same at the plan's Authgear target (target.signin_url, default
+                  target.url); its Admin API also names the user's id and tells a
+                  user imported without a password from a wrong password
+
+A refusal at Authgear says Authgear's reason: invalid_credentials, disabled,
+unknown_user, or no_password (with --plan).
 
 The password is read from the first line of standard input, never from a flag, so it
 stays out of shell history and process lists. A one-time code from the mock IdP's
 /_mock/users/{id}/otp endpoint works in place of the password.
 
-Exit status: 0 signed in, 1 the email or password is wrong (invalid_grant) or the IdP
-failed, 2 bad flags.`,
+Exit status: 0 signed in, 1 the sign-in was refused (wrong email or password,
+disabled, ...) or the IdP failed, 2 bad flags.`,
 		Example: `  echo 'correct horse' | cutover login --idp http://127.0.0.1:8787 --email user1@example.com
+  cutover login --authgear https://myapp.authgear.cloud --email user1@example.com < password.txt
+  cutover login --plan staging.yaml --email user1@example.com < password.txt
   cutover login --idp http://127.0.0.1:8787 --email user1@example.com --json < password.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,10 +62,11 @@ failed, 2 bad flags.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.idp, "idp", "", "issuer URL of the IdP (its /.well-known/openid-configuration is read)")
+	fl.StringVar(&f.authgear, "authgear", "", "public origin of an Authgear project (its Authentication Flow API)")
+	fl.StringVar(&f.plan, "plan", "", "sign in at this plan's Authgear target, looking the user up through its Admin API")
 	fl.StringVar(&f.email, "email", "", "email (or phone number / username) to sign in with")
 	fl.StringVar(&f.clientID, "client-id", "cutover", "OAuth client id (public, no secret)")
 	fl.BoolVar(&f.json, "json", false, "print {claims, access_token_expiry, scope} instead of the bare claims")
-	_ = cmd.MarkFlagRequired("idp")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
@@ -71,9 +89,15 @@ func readPassword(r io.Reader, example string) (string, error) {
 
 func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	ctx := cmd.Context()
+	if n := len(slices.DeleteFunc([]string{f.idp, f.authgear, f.plan}, func(s string) bool { return s == "" })); n != 1 {
+		return usagef("give exactly one of --idp (password grant), --authgear (an Authgear project's origin) or --plan (its Authgear target); got %d", n)
+	}
 	password, err := readPassword(a.stdin, "echo 'secret' | cutover login ...")
 	if err != nil {
 		return err
+	}
+	if f.idp == "" {
+		return loginAuthgear(ctx, a, f, password)
 	}
 	g := &signin.PasswordGrant{Issuer: strings.TrimRight(f.idp, "/"), ClientID: f.clientID,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile", "phone", oidc.ScopeOfflineAccess}}
@@ -98,7 +122,42 @@ func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 		scope, _ := tok.Extra("scope").(string)
 		out = map[string]any{"claims": claims, "access_token_expiry": tok.Expiry.UTC(), "scope": scope, "token_type": tok.TokenType}
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(a.stdout, out)
+}
+
+// loginAuthgear signs in through Authgear's Authentication Flow API at --authgear, or
+// at the --plan's target with its Admin API to name the user and tell no_password.
+func loginAuthgear(ctx context.Context, a *app, f loginFlags, password string) error {
+	if f.plan != "" {
+		p, err := strategies.LoadPlan(f.plan)
+		if err != nil {
+			return err
+		}
+		if p.Target.Kind != strategies.TargetAuthgear {
+			return usagef("--plan: %s's target is %q; --plan signs in at an authgear target only (use --idp for the mock IdP)", f.plan, p.Target.Kind)
+		}
+		t, err := rehearse.Authgear(p, a.log)(ctx, nil)
+		if err != nil {
+			return err
+		}
+		return printSignIn(ctx, a, t.SignIn, f.email, password)
+	}
+	af, err := idp.NewAuthFlow(idp.AuthFlowConfig{BaseURL: f.authgear, Log: a.log})
+	if err != nil {
+		return usagef("--authgear: %v", err)
+	}
+	return printSignIn(ctx, a, af, f.email, password)
+}
+
+// printSignIn signs login in at si and prints {ok, subject, note}; a refusal is exit 1
+// with the IdP's reason.
+func printSignIn(ctx context.Context, a *app, si strategies.SignIner, login, password string) error {
+	r, err := si.SignIn(ctx, login, password)
+	switch {
+	case err != nil:
+		return exitError{exitFailure, fmt.Errorf("login: %w (is the URL the Authgear project's public origin?)", err)}
+	case !r.OK:
+		return exitError{exitFailure, fmt.Errorf("login: %s was refused: %s", login, r.Reason)}
+	}
+	return writeJSON(a.stdout, map[string]any{"ok": true, "subject": r.Subject, "note": r.Reason})
 }

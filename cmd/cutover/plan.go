@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,9 +117,7 @@ func runPlanCheck(cmd *cobra.Command, a *app, f planCheckFlags) error {
 		return err
 	}
 	if f.json {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSON(a.stdout, r); err != nil {
 			return fmt.Errorf("write the report: %w", err)
 		}
 	} else if _, err := io.WriteString(a.stdout, preflight.Summary(r)); err != nil {

@@ -21,13 +21,12 @@ type signIn = rehearse.SignIn
 
 func newRehearseCmd(a *app) *cobra.Command {
 	var planPath, known string
-	var asJSON bool
+	var asJSON, mock bool
 	cmd := &cobra.Command{
 		Use:   "rehearse --plan FILE",
-		Short: "Run a plan against an in-process mock IdP and prove users can sign in",
-		Long: `Rehearse the whole cutover without touching the real target, against a fresh
-in-process mock IdP (the plan's target.profile; an authgear target is rehearsed with
-the authgear profile, which takes bcrypt hashes only) over loopback HTTP:
+		Short: "Run a plan against a mock IdP (or an Authgear staging project) and prove users can sign in",
+		Long: `Rehearse the whole cutover against a fresh in-process mock IdP (the plan's
+target.profile) over loopback HTTP, or against the plan's Authgear project:
 
   bulk      the import runs into the mock IdP, then every user in the known-passwords
             file (CSV: email,password) signs in with their old password (OAuth 2.0
@@ -42,56 +41,67 @@ A user who cannot sign in is reported with the reason: not in the source, invali
 failed or skipped (with the row's reason), imported without a password because the
 target cannot take its hash format, or the IdP's answer.
 
+A bulk plan with target.kind authgear is rehearsed at that Authgear: the import
+runs into the project (point the plan at a staging project), and users sign in
+through its Authentication Flow API at target.signin_url (default target.url); a
+refusal says Authgear's reason (invalid_credentials, disabled, unknown_user,
+no_password). --mock rehearses it against the mock IdP's authgear profile instead,
+as lazy and authonly plans with an authgear target always are.
+
 Without --passwords, a known-passwords.csv beside the plan or the source is used.
-Nothing is written to the real target; run records go to a temporary directory.
+Run records go to a temporary directory, but for a rehearsal at Authgear to the
+plan's run directory, so that 'cutover undo' can delete the users it imported.
 Exit codes: 0 all sign-ins worked and no row failed, 3 some did not, 1 the
 rehearsal could not run.`,
 		Example: `  cutover rehearse --plan cutover.yaml --passwords known.csv
+  cutover rehearse --plan staging.yaml --mock
   cutover rehearse --plan cutover.yaml --json | jq '.sign_ins[] | select(.ok | not)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return rehearsePlan(cmd.Context(), a, planPath, known, asJSON)
+			return rehearsePlan(cmd.Context(), a, planPath, known, asJSON, mock)
 		},
 	}
 	cmd.Flags().StringVar(&planPath, "plan", "", "the plan to rehearse (required)")
 	cmd.Flags().StringVar(&known, "passwords", "", "CSV of email,password for users to sign in as")
+	cmd.Flags().BoolVar(&mock, "mock", false, "rehearse an authgear plan against the in-process mock IdP, not at the project")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object: the run's counts and sign_ins")
 	_ = cmd.MarkFlagRequired("plan")
 	return cmd
 }
 
-func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON bool) error {
+func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, mock bool) error {
 	p, err := strategies.LoadPlan(planPath)
 	if err != nil {
 		return err
 	}
-	rp := rehearsalPlan(p)
+	rp := rehearse.MockPlan(p)
+	open := rehearsalTarget(rp, quietLog(a))
+	atAuthgear := rehearse.AtTarget(p) && !mock
+	if atAuthgear {
+		rp, open = p, rehearse.Authgear(p, quietLog(a))
+	}
 	var progress func(strategies.Progress)
 	if !asJSON {
 		progress = strategies.ProgressPrinter(a.stderr, 3*time.Second)
 	}
-	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Known: known, Open: rehearsalTarget(rp, quietLog(a)),
-		Log: a.log, ServiceLog: quietLog(a), Progress: progress})
+	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Known: known, Open: open,
+		Log: a.log, ServiceLog: quietLog(a), Progress: progress, KeepRecords: atAuthgear})
 	if err != nil {
 		return err
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(a.stderr, n)
 	}
-	if err := printRehearsal(a.stdout, res, asJSON); err != nil {
+	if asJSON {
+		err = writeJSON(a.stdout, res)
+	} else {
+		_, err = io.WriteString(a.stdout, res.Summary())
+	}
+	if err != nil {
 		return err
 	}
 	if !res.OK() {
 		return quietError{exitPartial}
 	}
 	return nil
-}
-
-// printRehearsal writes the rehearsal as one JSON object or as the readable report.
-func printRehearsal(w io.Writer, res *rehearse.Result, asJSON bool) error {
-	if asJSON {
-		return writeJSON(w, res)
-	}
-	_, err := io.WriteString(w, res.Summary())
-	return err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // runFlags are the options of `cutover run`.
@@ -75,12 +78,14 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	return strategyKinds[p.Strategy].run(ctx, a, p, f)
-}
-
-// runBulkPlan is what 'cutover run' does with a bulk plan: import, and report.
-func runBulkPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
-	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
+	s, _ := rehearse.StrategyOf(p.Strategy)
+	if s.Runner == nil {
+		return runLazyPlan(p)
+	}
+	r := s.Runner(targetOpener(a.log), a.log)
+	if ar, ok := r.(*authonly.Runner); ok {
+		return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
+	}
 	rep, err := r.Run(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
 		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
@@ -120,10 +125,10 @@ func writeJSON(w io.Writer, v any) error {
 
 // targetOpener opens the plan's target; a mockidp target without a url is started
 // in-process with its users kept on disk beside the run directories.
-func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
 	return func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
 		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
-			return bulk.OpenTarget(ctx, p, a.log)
+			return bulk.OpenTarget(ctx, p, log)
 		}
 		root, err := bulk.RunRoot(p)
 		if err != nil {
@@ -133,7 +138,7 @@ func targetOpener(a *app) func(ctx context.Context, p *strategies.Plan) (*bulk.T
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
 		}
-		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, a.log)
+		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, log)
 		return tgt, err
 	}
 }
@@ -143,7 +148,7 @@ var errNoPlan = errors.New("the run directory does not name its plan; give --pla
 
 // runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
 // lazy migration is a service plus a final sweep; it says which commands do the work.
-func runLazyPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
+func runLazyPlan(p *strategies.Plan) error {
 	return exitError{exitUsage, fmt.Errorf(`%s: a lazy plan is not run in one go: start 'cutover bridge --plan %[1]s' and point the IdP at it, `+
 		`watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); `+
 		`'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')`, p.File)}

@@ -17,8 +17,7 @@ type authonlyOutput struct {
 
 // runAuthOnlyPlan is what 'cutover run' does with an authonly plan: import identifiers,
 // then write IdP ids back (or, with --dry-run, print the migration and the counts).
-func runAuthOnlyPlan(ctx context.Context, a *app, p *strategies.Plan, f runFlags) error {
-	r := &authonly.Runner{OpenTarget: targetOpener(a), Log: a.log}
+func runAuthOnlyPlan(ctx context.Context, a *app, r *authonly.Runner, p *strategies.Plan, f runFlags) error {
 	res, err := r.Execute(ctx, p, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
 		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),

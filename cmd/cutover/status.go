@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/lazy"
 )
 
@@ -40,26 +36,12 @@ be imported as they are (the sweep reports them with the reason).`,
 	return cmd
 }
 
-// openStoreIfAny opens the plan's tracking store, or returns nil (and its path) when
-// the bridge has not created it yet; status and sweep do not create it.
-func openStoreIfAny(ctx context.Context, p *strategies.Plan) (*lazy.Store, string, error) {
-	path, err := lazy.StorePath(p)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, path, nil
-	}
-	s, err := lazy.OpenStore(ctx, path)
-	return s, path, err
-}
-
 func runStatus(ctx context.Context, a *app, planPath string, asJSON bool) error {
 	p, err := loadLazyPlan(planPath, "status")
 	if err != nil {
 		return err
 	}
-	store, path, err := openStoreIfAny(ctx, p)
+	store, path, err := lazy.OpenStoreIfAny(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -74,30 +56,8 @@ func runStatus(ctx context.Context, a *app, planPath string, asJSON bool) error 
 	}
 	st.Store = path
 	if asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(a.stdout, st)
 	}
-	printStatus(a.stdout, st)
-	return nil
-}
-
-func printStatus(w io.Writer, st *lazy.Status) {
-	fmt.Fprintf(w, "Lazy migration: %d of %d users migrated (%.1f%%), %d remaining\n", st.Migrated, st.Total, st.Percent, st.Remaining)
-	if st.Invalid > 0 {
-		fmt.Fprintf(w, "  %d of the remaining cannot be imported as they are (invalid rows); 'cutover sweep' reports why\n", st.Invalid)
-	}
-	if st.NotInSource > 0 {
-		fmt.Fprintf(w, "  %d verified users are no longer in the legacy source\n", st.NotInSource)
-	}
-	if len(st.PerDay) > 0 {
-		fmt.Fprintln(w, "\nMigrations per day (UTC):")
-		for _, d := range st.PerDay {
-			fmt.Fprintf(w, "  %s  %d\n", d.Day, d.Users)
-		}
-	}
-	fmt.Fprintf(w, "\nStore: %s\n", st.Store)
-	if st.Remaining > 0 {
-		fmt.Fprintln(w, "When the old system must go: 'cutover sweep --plan ...' imports the remaining users.")
-	}
+	_, err = io.WriteString(a.stdout, st.Summary())
+	return err
 }

@@ -53,7 +53,7 @@ func runSweep(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	store, path, err := openStoreIfAny(ctx, p)
+	store, path, err := lazy.OpenStoreIfAny(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func runSweep(ctx context.Context, a *app, f runFlags) error {
 	} else {
 		defer store.Close()
 	}
-	r := &bulk.Runner{OpenTarget: targetOpener(a), Log: a.log}
+	r := &bulk.Runner{OpenTarget: targetOpener(a.log), Log: a.log}
 	rep, err := lazy.Sweep(ctx, p, store, r, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})

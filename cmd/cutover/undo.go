@@ -53,7 +53,7 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	if err != nil {
 		return err
 	}
-	tgt, err := targetOpener(a)(ctx, p)
+	tgt, err := targetOpener(a.log)(ctx, p)
 	if err != nil {
 		return err
 	}

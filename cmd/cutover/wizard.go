@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/preflight"
 	"github.com/cutover/cutover/strategies/rehearse"
@@ -131,37 +130,11 @@ type wizardRunner struct {
 
 // Run implements strategies.Runner.
 func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
-	k := strategyKinds[p.Strategy]
-	if k.runner == nil {
+	s, _ := rehearse.StrategyOf(p.Strategy)
+	if s.Runner == nil {
 		return w.runLazy(ctx, p, o)
 	}
-	// Open the target first: whether there is a run to continue depends on it (a run
-	// stopped against one profile of the mock is not this profile's).
-	tgt, err := targetOpener(w.quietApp())(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if tgt.Close != nil {
-		defer tgt.Close()
-	}
-	open := func(context.Context, *strategies.Plan) (*bulk.Target, error) {
-		t := *tgt
-		t.Close = nil // closed here, whether or not the runner got as far as opening it
-		return &t, nil
-	}
-	if !o.Resume {
-		if o.Resume, err = bulk.Interrupted(k.imported(p), tgt.Name); err != nil {
-			return nil, err
-		}
-	}
-	return k.runner(open, w.log).Run(ctx, p, o)
-}
-
-// quietApp is the app with the wizard's logger, for helpers that log through app.
-func (w *wizardRunner) quietApp() *app {
-	c := *w.a
-	c.log = w.log
-	return &c
+	return s.RunContinuing(ctx, p, o, targetOpener(w.log), w.log)
 }
 
 // runLazy runs a lazy plan. A lazy migration is a service, not a run: against a real
@@ -173,16 +146,10 @@ func (w *wizardRunner) runLazy(ctx context.Context, p *strategies.Plan, o strate
 	if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
 		return &strategies.Report{Strategy: strategies.StrategyLazy}, nil
 	}
-	rp := rehearsalPlan(p)
+	rp := rehearse.MockPlan(p)
 	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Open: rehearsalTarget(rp, w.log), Log: w.log, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}
-	rep := res.Report
-	note := fmt.Sprintf("rehearsed: %d of %d known users signed in through the bridge (moved lazily); the sweep imported the others", res.SignedIn(), len(res.SignIns))
-	if len(res.SignIns) == 0 {
-		note = "rehearsed: no known-passwords.csv beside the plan or source, so nobody signed in through the bridge; the sweep imported everyone"
-	}
-	rep.NextSteps = append([]string{note}, rep.NextSteps...)
-	return rep, nil
+	return res.LazyReport(), nil
 }

@@ -54,7 +54,8 @@ func bulkSignIn(ctx context.Context, si strategies.SignIner, byEmail map[string]
 	case err != nil:
 		res.Reason = "sign-in could not be attempted: " + err.Error()
 	case !r.OK && l.WithoutPassword:
-		res.Reason = fmt.Sprintf("row %d %s (so the old password cannot work)", l.Row, l.Reason)
+		// The target's own reason first (Authgear's no_password), then the run's why.
+		res.Reason = fmt.Sprintf("sign-in refused: %s; row %d %s (so the old password cannot work)", r.Reason, l.Row, l.Reason)
 	case !r.OK:
 		res.Reason = "sign-in refused: " + r.Reason
 	default:

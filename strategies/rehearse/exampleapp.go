@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
@@ -98,4 +100,53 @@ func createLocalUser(ctx context.Context, s *middleware.SQLStore, id middleware.
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ExampleAppConfig is where `cutover example-app` serves the example app and which IdP
+// it trusts.
+type ExampleAppConfig struct {
+	Issuer    string // the IdP's issuer URL
+	Discovery string // fetch the discovery document here instead; "" is Issuer
+	ClientID  string // the audience access tokens must be for
+	Listen    string // host:port to serve on
+	// Ready is called with the address once the app listens; may be nil.
+	Ready func(addr string)
+	Log   *slog.Logger
+}
+
+// ServeExampleApp serves the example app over the users table of the authonly plan p
+// until ctx is done. The table must already have the IdP id column (the plan has run).
+func ServeExampleApp(ctx context.Context, p *strategies.Plan, cfg ExampleAppConfig) error {
+	tbl, err := authonly.OpenTable(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer tbl.Close()
+	if !tbl.HasColumn() {
+		return fmt.Errorf("%s has no column %s yet; run the plan first (cutover run --plan %s)", tbl.Name, tbl.Column, p.File)
+	}
+	h, err := ExampleApp(ctx, ExampleStore(tbl, p), cfg.Issuer, cfg.Discovery, cfg.ClientID, SecretColumns(p), cfg.Log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		// Stopping on a signal is how this server ends: not an error.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	}
 }

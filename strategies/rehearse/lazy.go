@@ -103,3 +103,14 @@ func lazySignIn(ctx context.Context, b *lazy.Bridge, si strategies.SignIner, ema
 	res.OK = true
 	return res
 }
+
+// LazyReport is a lazy rehearsal's report with the sign-ins said in its first next
+// step: the wizard shows a lazy rehearsal as the run it stands for.
+func (r *Result) LazyReport() *strategies.Report {
+	note := fmt.Sprintf("rehearsed: %d of %d known users signed in through the bridge (moved lazily); the sweep imported the others", r.SignedIn(), len(r.SignIns))
+	if len(r.SignIns) == 0 {
+		note = "rehearsed: no known-passwords.csv beside the plan or source, so nobody signed in through the bridge; the sweep imported everyone"
+	}
+	r.NextSteps = append([]string{note}, r.NextSteps...)
+	return r.Report
+}

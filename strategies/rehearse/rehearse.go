@@ -72,6 +72,10 @@ type Config struct {
 	Log, ServiceLog *slog.Logger
 	// Progress is called by the import as it goes; may be nil.
 	Progress func(strategies.Progress)
+	// KeepRecords keeps the run's records in the plan's run directory: a rehearsal at a
+	// real target (Authgear) leaves its users there, and `cutover undo` needs the
+	// records to delete them.
+	KeepRecords bool
 }
 
 // SignIn is the result of one rehearsal sign-in.
@@ -81,8 +85,8 @@ type SignIn struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Result is the end of a rehearsal: the run's report (its records were temporary, so it
-// names no run directory), the write-back of an authonly plan, and the sign-ins.
+// Result is the end of a rehearsal: the run's report (its records were temporary unless
+// Config.KeepRecords, so it names no run directory), the write-back of an authonly plan, and the sign-ins.
 type Result struct {
 	*strategies.Report
 	Profile   string              `json:"profile"`
@@ -144,16 +148,9 @@ type rehearsal struct {
 	plan  strategies.Plan
 }
 
-// rehearsers runs each strategy's rehearsal: one row per strategy.
-var rehearsers = map[string]func(ctx context.Context, rh *rehearsal) (*Result, error){
-	strategies.StrategyBulk:     rehearseBulk,
-	strategies.StrategyLazy:     rehearseLazy,
-	strategies.StrategyAuthOnly: rehearseAuthOnly,
-}
-
 // Run rehearses cfg.Plan's strategy against the target cfg.Open starts.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	do, ok := rehearsers[cfg.Plan.Strategy]
+	st, ok := table[cfg.Plan.Strategy]
 	if !ok {
 		return nil, &strategies.Error{Code: strategies.CodePlan, File: cfg.Plan.File, Field: "strategy", Message: fmt.Sprintf("%q cannot be rehearsed", cfg.Plan.Strategy)}
 	}
@@ -180,14 +177,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer os.RemoveAll(tmp)
 	rh.tmp = tmp
 	rh.plan = *cfg.Plan
-	rh.plan.Bulk.RunDir = filepath.Join(tmp, "runs")
+	if !cfg.KeepRecords {
+		rh.plan.Bulk.RunDir = filepath.Join(tmp, "runs")
+	}
 	rh.plan.Bulk.LogEmails = true
-	res, err := do(ctx, rh)
+	res, err := st.rehearse(ctx, rh)
 	if err != nil {
 		return nil, err
 	}
 	res.Known = rh.known
-	res.RunDir, res.Files = "", nil // the records were temporary
+	if !cfg.KeepRecords {
+		res.RunDir, res.Files = "", nil // the records were temporary
+	}
 	return res, nil
 }
 

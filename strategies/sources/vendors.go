@@ -133,10 +133,11 @@ func (s *jsonSource) HashConfig(ctx context.Context) (*passwords.FirebaseConfig,
 	if err != nil {
 		return nil, &strategies.Error{Code: strategies.CodeSource, File: s.hashConfig, Field: "source.hash_config", Message: "cannot read the hash config", Err: err}
 	}
-	return parseHashConfig(s.hashConfig, data)
+	return ParseHashConfig(s.hashConfig, data)
 }
 
-func parseHashConfig(path string, data []byte) (*passwords.FirebaseConfig, error) {
+// ParseHashConfig reads a Firebase project's hash parameters, JSON or the console's text.
+func ParseHashConfig(path string, data []byte) (*passwords.FirebaseConfig, error) {
 	vals := map[string]string{}
 	var raw map[string]any
 	if err := json.Unmarshal(data, &raw); err == nil {
