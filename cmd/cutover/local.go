@@ -10,6 +10,7 @@ import (
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
+	"github.com/cutover/cutover/strategies/sources"
 )
 
 // startLocal starts the bundled mock IdP on a loopback port and returns it with a
@@ -31,8 +32,12 @@ func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *bulk.Tar
 // rehearsalTarget hands the rehearsal engine a fresh in-memory mock IdP: its import API,
 // its password grant and its one-time codes; for a lazy plan its hook calls the bridge.
 func rehearsalTarget(p *strategies.Plan, log *slog.Logger) func(context.Context, *rehearse.Hook) (*rehearse.Target, error) {
-	return func(_ context.Context, hook *rehearse.Hook) (*rehearse.Target, error) {
-		cfg := mockidp.Config{Profile: p.Target.Profile, Logger: log}
+	return func(ctx context.Context, hook *rehearse.Hook) (*rehearse.Target, error) {
+		fb, err := sources.FirebaseConfigOf(ctx, p) // so the mock verifies a Firebase export's hashes
+		if err != nil {
+			return nil, err
+		}
+		cfg := mockidp.Config{Profile: p.Target.Profile, Logger: log, Firebase: fb}
 		if hook != nil {
 			cfg.LazyHook = mockidp.LazyHook{URL: hook.URL, Secret: hook.Secret, Timeout: 30 * time.Second}
 		}

@@ -41,7 +41,7 @@ func runStatus(ctx context.Context, a *app, planPath string, asJSON bool) error 
 	if err != nil {
 		return err
 	}
-	store, path, err := lazy.OpenStoreIfAny(ctx, p)
+	store, path, err := lazy.OpenExistingStore(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func runSweep(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	store, path, err := lazy.OpenStoreIfAny(ctx, p)
+	store, path, err := lazy.OpenExistingStore(ctx, p)
 	if err != nil {
 		return err
 	}

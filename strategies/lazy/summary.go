@@ -1,28 +1,9 @@
 package lazy
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
-
-	"github.com/cutover/cutover/strategies"
 )
-
-// OpenStoreIfAny opens the plan's tracking store, or returns nil (and its path) when
-// the bridge has not created it yet: status and sweep read it but never create it.
-func OpenStoreIfAny(ctx context.Context, p *strategies.Plan) (*Store, string, error) {
-	path, err := StorePath(p)
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, path, nil
-	}
-	s, err := OpenStore(ctx, path)
-	return s, path, err
-}
 
 // Summary is the readable status `cutover status` prints.
 func (st *Status) Summary() string {

@@ -178,3 +178,22 @@ func ParseHashConfig(path string, data []byte) (*passwords.FirebaseConfig, error
 	}
 	return cfg, nil
 }
+
+// FirebaseConfigOf returns the Firebase project's hash parameters a plan names
+// (source.hash_config of a firebase source), or nil for any other source, so a target
+// that verifies imported hashes (the mock IdP) can check Firebase's too.
+func FirebaseConfigOf(ctx context.Context, p *strategies.Plan) (*passwords.FirebaseConfig, error) {
+	if p.Source.Kind != strategies.SourceFirebase {
+		return nil, nil
+	}
+	src, err := Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	hc, ok := src.(HashConfiger)
+	if !ok {
+		return nil, nil
+	}
+	return hc.HashConfig(ctx)
+}
