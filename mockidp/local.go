@@ -27,22 +27,45 @@ var _ strategies.SignIner = (*Local)(nil)
 // StartLocal builds a mock IdP from cfg and serves it on a free 127.0.0.1 port. Close
 // stops it. It is the one place cutover starts the bundled IdP in-process.
 func StartLocal(cfg Config) (*Local, error) {
-	s, err := New(cfg)
+	s, _, err := Listen(cfg, "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("start the mock IdP: %w", err)
-	}
-	if err := s.Start(ln); err != nil {
-		s.Close()
 		return nil, fmt.Errorf("start the mock IdP: %w", err)
 	}
 	info := s.Config()
 	return &Local{Server: s, Info: info, PasswordGrant: &signin.PasswordGrant{Issuer: info.Issuer, ClientID: ClientID}}, nil
 }
+
+// Listen builds a mock IdP from cfg and serves it on addr ("127.0.0.1:0" picks a free
+// port), returning the server and its listener. When the address cannot be listened
+// on the error is a *ListenError; other errors come from cfg.
+func Listen(cfg Config, addr string) (*Server, net.Listener, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.Close()
+		return nil, nil, &ListenError{Addr: addr, Err: err}
+	}
+	if err := s.Start(ln); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, ln, nil
+}
+
+// ListenError is a mock IdP that could not listen on its address.
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("mockidp: listen on %s: %v (is another server using the port? try --addr 127.0.0.1:0)", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 // SignInWithCode signs in a user imported without a password, as they would at the IdP:
 // with a one-time code (issued here, in-process, as the mock-only admin endpoint would)

@@ -3,8 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -138,32 +138,12 @@ func runHashDetect(a *app, f hashFlags) error {
 	if err != nil {
 		return badHash(a, fmt.Errorf("detect hash format: %w", err))
 	}
-	info, _ := passwords.Describe(d.Format)
+	r := passwords.Explain(d)
 	if f.json {
-		enc := json.NewEncoder(a.stdout)
-		return enc.Encode(struct {
-			Format     string            `json:"format"`
-			Confidence float64           `json:"confidence"`
-			Weak       bool              `json:"weak"`
-			Authgear   bool              `json:"authgear"`
-			Params     map[string]string `json:"params"`
-		}{d.Format, d.Confidence, d.Weak, info.Authgear, d.Params})
+		return json.NewEncoder(a.stdout).Encode(r)
 	}
-	w := a.stdout
-	fmt.Fprintf(w, "format:      %s\n", d.Format)
-	fmt.Fprintf(w, "confidence:  %.2f\n", d.Confidence)
-	fmt.Fprintf(w, "description: %s\n", info.Doc)
-	fmt.Fprintf(w, "weak:        %s\n", yesNo(d.Weak))
-	fmt.Fprintf(w, "authgear:    %s\n", yesNo(info.Authgear))
-	keys := make([]string, 0, len(d.Params))
-	for k := range d.Params {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "%-12s %s\n", k+":", d.Params[k])
-	}
-	return nil
+	_, err = io.WriteString(a.stdout, r.Text())
+	return err
 }
 
 func runHashVerify(cmd *cobra.Command, a *app, f hashFlags) error {
@@ -210,11 +190,4 @@ func runHashVerify(cmd *cobra.Command, a *app, f hashFlags) error {
 func badHash(a *app, err error) error {
 	fmt.Fprintf(a.stderr, "cutover: %v\n", err)
 	return quietError{exitBadHash}
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }

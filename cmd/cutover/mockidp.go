@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -97,22 +96,12 @@ func runMockIDP(cmd *cobra.Command, a *app, f mockIDPFlags) error {
 		}
 		hook.Secret = secret
 	}
-	srv, err := mockidp.New(mockidp.Config{
-		Profile: f.profile, DBPath: f.db, Issuer: f.issuer, AdminKeyDir: f.keyDir, Project: f.project,
-		LazyHook: hook, Faults: f.faults, Logger: a.log,
-	})
-	if err != nil {
+	srv, ln, err := mockidp.Listen(mockidp.Config{Profile: f.profile, DBPath: f.db, Issuer: f.issuer, AdminKeyDir: f.keyDir,
+		Project: f.project, LazyHook: hook, Faults: f.faults, Logger: a.log}, f.addr)
+	if le := (*mockidp.ListenError)(nil); errors.As(err, &le) {
+		return exitError{exitFailure, err}
+	} else if err != nil {
 		return usageError{err: err, showHelp: true}
-	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		srv.Close()
-		return exitError{exitFailure, fmt.Errorf("mockidp: listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", f.addr, err)}
-	}
-	if err := srv.Start(ln); err != nil {
-		ln.Close()
-		srv.Close()
-		return err
 	}
 	info := srv.Config()
 	keyFile := info.AdminKeyFile

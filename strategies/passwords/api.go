@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -386,4 +387,34 @@ func randomSalt(n int) string {
 func Unusable(hash string) bool {
 	h := strings.TrimSpace(hash)
 	return strings.HasPrefix(h, "!") || h == "*" || h == "*LK*" || h == "*NP*"
+}
+
+// Explanation is what `cutover hash detect` tells about a hash: its format, how sure
+// the detection is, and what that means for a migration. It holds parameters (cost,
+// iterations), never the hash.
+type Explanation struct {
+	Format     string            `json:"format"`
+	Confidence float64           `json:"confidence"`
+	Weak       bool              `json:"weak"`
+	Authgear   bool              `json:"authgear"`
+	Params     map[string]string `json:"params"`
+	Doc        string            `json:"-"`
+}
+
+// Explain describes a detection.
+func Explain(d Detection) Explanation {
+	info, _ := Describe(d.Format)
+	return Explanation{Format: d.Format, Confidence: d.Confidence, Weak: d.Weak, Authgear: info.Authgear, Params: d.Params, Doc: info.Doc}
+}
+
+// Text is the explanation as aligned lines, parameters sorted by name.
+func (e Explanation) Text() string {
+	yes := map[bool]string{true: "yes", false: "no"}
+	var b strings.Builder
+	fmt.Fprintf(&b, "format:      %s\nconfidence:  %.2f\ndescription: %s\nweak:        %s\nauthgear:    %s\n",
+		e.Format, e.Confidence, e.Doc, yes[e.Weak], yes[e.Authgear])
+	for _, k := range slices.Sorted(maps.Keys(e.Params)) {
+		fmt.Fprintf(&b, "%-12s %s\n", k+":", e.Params[k])
+	}
+	return b.String()
 }
