@@ -140,7 +140,20 @@ func Cases() []Case {
 // recordCases are per-record validation: every key with the wrong type, unknown keys,
 // bad hashes. Each record is alone in its job so one index is one question.
 func recordCases() []Case {
-	bad := []struct{ name, record string }{
+	var cs []Case
+	for _, b := range badRecords() {
+		cs = append(cs, Case{Name: "record/" + b.name, Steps: steps(imp(false, "email", b.record))})
+	}
+	for _, g := range goodRecords() {
+		cs = append(cs, Case{Name: "record/" + g.name, Steps: steps(imp(false, "email", g.record))})
+	}
+	return append(cs, identifierCases()...)
+}
+
+// badRecords are one record each that Authgear refuses: every key with a wrong type or
+// value, and the bcrypt hashes it cannot take.
+func badRecords() []namedRecord {
+	return []namedRecord{
 		{"email-missing", `{"name":"No Email"}`},
 		{"email-null", `{"email":null}`},
 		{"email-number", `{"email":5}`},
@@ -198,11 +211,12 @@ func recordCases() []Case {
 		{"bcrypt-61-chars", rec("h3", pw(hashTooLong))},
 		{"bcrypt-argon2-as-bcrypt", rec("h4", pw(hashUnknownFmt))},
 	}
-	var cs []Case
-	for _, b := range bad {
-		cs = append(cs, Case{Name: "record/" + b.name, Steps: steps(imp(false, "email", b.record))})
-	}
-	good := []struct{ name, record string }{
+}
+
+// goodRecords are one record each that Authgear imports, with the warnings and the
+// redaction its echo shows.
+func goodRecords() []namedRecord {
+	return []namedRecord{
 		{"bcrypt-good", rec("g1", pw(hashGood))},
 		{"bcrypt-2b", rec("g2", pw(hash2b))},
 		{"bcrypt-sha512", rec("g3", pw(hashSHA512))},
@@ -224,24 +238,27 @@ func recordCases() []Case {
 		{"mfa-nulls", rec("g14", `"mfa":{"email":null,"phone_number":null}`)},
 		{"password-expire-after", rec("g15", `"password":{"type":"bcrypt","password_hash":"`+hashGood+`","expire_after":"2099-01-01T00:00:00Z"}`)},
 	}
-	for _, g := range good {
-		r := imp(false, "email", g.record)
-		cs = append(cs, Case{Name: "record/" + g.name, Steps: steps(r)})
-	}
-	cs = append(cs,
-		Case{Name: "record/phone-identifier", Steps: steps(imp(false, "phone_number",
+}
+
+// namedRecord is one record of the corpus and the name of its case.
+type namedRecord struct{ name, record string }
+
+// identifierCases import by phone number and by username, which a default project does
+// not allow as login ids, and mix good and bad records in one job.
+func identifierCases() []Case {
+	return []Case{
+		{Name: "record/phone-identifier", Steps: steps(imp(false, "phone_number",
 			`{"phone_number":"+447700900200","email":"`+email("p1")+`"}`,
 			`{"email":"`+email("p2")+`"}`,
 			`{"phone_number":"07700900201"}`))},
-		Case{Name: "record/username-identifier", Steps: steps(imp(false, "preferred_username",
+		{Name: "record/username-identifier", Steps: steps(imp(false, "preferred_username",
 			`{"preferred_username":"user-{{run}}"}`,
 			`{"preferred_username":"User Name {{run}}"}`,
 			`{"email":"`+email("u2")+`"}`,
 			`{"preferred_username":""}`))},
-		Case{Name: "record/mixed-batch", About: "good and bad records in one job, outcomes by index",
+		{Name: "record/mixed-batch", About: "good and bad records in one job, outcomes by index",
 			Steps: steps(imp(false, "email", rec("m1", pw(hashGood)), `{"email":5}`, rec("m2", pw(hashShort)), rec("m3")))},
-	)
-	return cs
+	}
 }
 
 // flowCases are outcomes over more than one request: insert, skip, update, upsert with a
