@@ -368,7 +368,7 @@ func (p *Plan) validate(name string, doc *yaml.Node) error {
 		}
 		return bad("version", "this cutover reads version %d plans, not %d", PlanVersion, p.Version)
 	}
-	if err := oneOf(bad, "strategy", p.Strategy, StrategyBulk, StrategyLazy, StrategyAuthOnly); err != nil {
+	if err := oneOf(bad, "strategy", p.Strategy, strategyKindNames()...); err != nil {
 		return err
 	}
 	if err := p.Source.validate(bad); err != nil {

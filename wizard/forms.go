@@ -13,16 +13,6 @@ import (
 	"github.com/cutover/cutover/strategies"
 )
 
-// Strategy trade-offs, two lines each, as the seeds put them.
-const (
-	bulkTradeoff = "+ everyone moves at once and the old system can be switched off today\n" +
-		"- sign-ups freeze during the import; hashes the IdP cannot import need resets"
-	lazyTradeoff = "+ no forced resets, no downtime: users move as they sign in\n" +
-		"- you run 'cutover bridge' for weeks, then 'cutover sweep' the rest"
-	authonlyTradeoff = "+ your app keeps its rich user model; sign-in becomes passwordless\n" +
-		"- you deploy a middleware that maps IdP sessions to local users"
-)
-
 // form builds the questions of a step, bound straight into the plan. It returns nil for
 // steps that are screens rather than questions (preview, run, report).
 func (s *state) form(id stepID) *huh.Form {
@@ -94,15 +84,17 @@ func displayPath(p string) string {
 }
 
 func (s *state) strategyField() huh.Field {
-	desc := "bulk\n" + bulkTradeoff + "\n\nlazy\n" + lazyTradeoff + "\n\nauthonly\n" + authonlyTradeoff
+	var descs []string
+	var opts []huh.Option[string]
+	for _, k := range strategies.StrategyKinds() {
+		descs = append(descs, k.Name+"\n"+k.Tradeoff)
+		opts = append(opts, huh.NewOption(k.Option, k.Name))
+	}
+	desc := strings.Join(descs, "\n\n")
 	if s.preview != nil && s.preview.Recommendation != "" {
 		desc += "\n\nRecommended for this source: " + s.preview.Recommendation
 	}
-	return s.choice(huh.NewSelect[string]().Description(desc), "Which strategy?", &s.plan.Strategy,
-		huh.NewOption("bulk: import everyone now, hashes included", strategies.StrategyBulk),
-		huh.NewOption("lazy: move users as they sign in, then sweep", strategies.StrategyLazy),
-		huh.NewOption("authonly: identifiers only, ids written back", strategies.StrategyAuthOnly),
-	)
+	return s.choice(huh.NewSelect[string]().Description(desc), "Which strategy?", &s.plan.Strategy, opts...)
 }
 
 func (s *state) sourceKindField() huh.Field {
