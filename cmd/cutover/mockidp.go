@@ -25,8 +25,9 @@ func newMockIDPCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mockidp",
 		Short: "Run the bundled mock identity provider",
-		Long: `Run the bundled mock identity provider: a local IdP that speaks the same contracts
-as the real one, so a plan that works against it works against production.
+		Long: `Run the bundled mock identity provider: a local IdP that answers as a default Authgear
+project does, checked in CI against answers recorded from the real server (its deliberate
+differences, such as speed, are listed in the mockidp package's documentation).
 
   Admin side   Authgear's User Import API (POST /_api/admin/users/import, GET .../{id})
                with an RS256 Admin API JWT (kid, aud = project id).
