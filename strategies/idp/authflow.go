@@ -256,14 +256,14 @@ func (a *AuthFlow) post(ctx context.Context, hc *http.Client, path string, body 
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryableAnswer(status, answer)
+		transient := err != nil && IsTransient(err) || err == nil && retryableAnswer(status, answer)
 		if !transient || attempt >= a.retry.Attempts {
 			if err != nil {
 				return nil, nil, err
 			}
 			return decodeFlow(status, answer)
 		}
-		wait := a.retry.backoff(attempt, retryAfter)
+		wait := a.retry.Backoff(attempt, retryAfter)
 		a.log.DebugContext(ctx, "retrying a sign-in step", "path", path, "status", status, "err", err, "wait", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -292,7 +292,7 @@ func flowOnce(ctx context.Context, hc *http.Client, u string, body []byte) (int,
 	if err != nil {
 		return 0, nil, 0, fmt.Errorf("read answer: %w", err)
 	}
-	return resp.StatusCode, data, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
+	return resp.StatusCode, data, ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
 }
 
 // decodeFlow reads an Authentication Flow answer: {"result": state} or {"error": ...}.
@@ -302,7 +302,7 @@ func decodeFlow(status int, data []byte) (*flowState, *strategies.SignInResult, 
 		Error  *APIError  `json:"error"`
 	}
 	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, nil, &APIError{Status: status, Message: firstLine(data)}
+		return nil, nil, &APIError{Status: status, Message: FirstLine(data)}
 	}
 	if env.Error != nil {
 		env.Error.Status = status

@@ -314,7 +314,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 func decodeResult(status int, data []byte, out any) error {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return &APIError{Status: status, Message: firstLine(data)}
+		return &APIError{Status: status, Message: FirstLine(data)}
 	}
 	var env envelope
 	if err := json.Unmarshal(trimmed, &env); err != nil {
@@ -325,7 +325,7 @@ func decodeResult(status int, data []byte, out any) error {
 		return env.Error
 	}
 	if status >= 300 {
-		return &APIError{Status: status, Message: firstLine(data)}
+		return &APIError{Status: status, Message: FirstLine(data)}
 	}
 	raw := env.Result
 	if raw == nil {
@@ -358,7 +358,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (in
 		if ctx.Err() != nil {
 			return 0, nil, attempt, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryableAnswer(status, data)
+		transient := err != nil && IsTransient(err) || err == nil && retryableAnswer(status, data)
 		if !transient {
 			if err != nil {
 				return 0, nil, attempt, fmt.Errorf("%s %s: %w", method, path, err)
@@ -371,7 +371,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (in
 			}
 			return status, data, attempt, nil
 		}
-		wait := c.retry.backoff(attempt, retryAfter)
+		wait := c.retry.Backoff(attempt, retryAfter)
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "retrying", "method", method, "path", path, "status", status, "err", err, "wait", wait, "attempt", attempt)
 		t := time.NewTimer(wait)
@@ -411,10 +411,13 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (statu
 	if err != nil {
 		return 0, nil, 0, fmt.Errorf("read answer: %w", err)
 	}
-	return resp.StatusCode, data, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
+	return resp.StatusCode, data, ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
 }
 
-func firstLine(b []byte) string {
+// FirstLine is the first line of an answer body, cut at 200 bytes: enough for an error
+// message, never a whole page.
+
+func FirstLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]

@@ -263,16 +263,16 @@ func TestBackoff(t *testing.T) {
 	for attempt := 1; attempt <= 8; attempt++ {
 		bound := min(r.Base<<(attempt-1), r.Cap)
 		for range 50 {
-			if d := r.backoff(attempt, 0); d < 0 || d > bound {
+			if d := r.Backoff(attempt, 0); d < 0 || d > bound {
 				t.Fatalf("attempt %d: got %v, want within [0, %v]", attempt, d, bound)
 			}
 		}
 	}
-	if d := r.backoff(1, 3*time.Second); d < 3*time.Second || d > 3*time.Second+r.Base {
+	if d := r.Backoff(1, 3*time.Second); d < 3*time.Second || d > 3*time.Second+r.Base {
 		t.Errorf("Retry-After 3s: got %v, want 3s plus at most %v jitter", d, r.Base)
 	}
 	now := time.Now()
-	if d := parseRetryAfter(now.Add(10*time.Second).UTC().Format(http.TimeFormat), now); d < 9*time.Second || d > 10*time.Second {
+	if d := ParseRetryAfter(now.Add(10*time.Second).UTC().Format(http.TimeFormat), now); d < 9*time.Second || d > 10*time.Second {
 		t.Errorf("Retry-After as a date: got %v, want about 10s", d)
 	}
 }

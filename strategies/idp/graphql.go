@@ -63,7 +63,7 @@ func (c *Client) graphql(ctx context.Context, query string, vars map[string]any,
 		return err
 	}
 	if status != http.StatusOK {
-		return &APIError{Status: status, Message: firstLine(data)}
+		return &APIError{Status: status, Message: FirstLine(data)}
 	}
 	var resp struct {
 		Data   json.RawMessage `json:"data"`

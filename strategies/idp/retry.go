@@ -28,10 +28,10 @@ func DefaultRetry() Retry {
 	return Retry{Attempts: 12, Base: 100 * time.Millisecond, Cap: 10 * time.Second}
 }
 
-// backoff returns the wait before the next attempt: full jitter over an exponentially
+// Backoff returns the wait before the next attempt: full jitter over an exponentially
 // growing bound, or the server's Retry-After when it gave one (plus a little jitter so
 // concurrent workers do not return in lockstep).
-func (r Retry) backoff(attempt int, retryAfter time.Duration) time.Duration {
+func (r Retry) Backoff(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, time.Minute) + rand.N(r.Base+1)
 	}
@@ -42,16 +42,16 @@ func (r Retry) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return rand.N(bound + 1)
 }
 
-// retryableStatus reports whether an HTTP status is worth retrying.
-func retryableStatus(status int) bool {
+// RetryableStatus reports whether an HTTP status is worth retrying.
+func RetryableStatus(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
 }
 
-// retryableAnswer is retryableStatus, except for the 429 Authgear gives when a project's
+// retryableAnswer is RetryableStatus, except for the 429 Authgear gives when a project's
 // usage limit (user_import per day or month) is used up: a quota, not a rate, so waiting
 // seconds and trying again only delays the error.
 func retryableAnswer(status int, body []byte) bool {
-	if !retryableStatus(status) {
+	if !RetryableStatus(status) {
 		return false
 	}
 	if status == http.StatusTooManyRequests && bytes.Contains(body, []byte(`"UsageLimitExceeded"`)) {
@@ -65,9 +65,9 @@ func retryableAnswer(status int, body []byte) bool {
 	return true
 }
 
-// isTransient reports whether a transport error may go away on retry: timeouts,
+// IsTransient reports whether a transport error may go away on retry: timeouts,
 // dropped or refused connections, an answer cut short.
-func isTransient(err error) bool {
+func IsTransient(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
@@ -83,8 +83,8 @@ func isTransient(err error) bool {
 	return false
 }
 
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
+// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}

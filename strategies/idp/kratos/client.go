@@ -13,17 +13,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
 )
 
 // Admin API paths of Kratos.
@@ -59,18 +56,13 @@ type Config struct {
 	Log   *slog.Logger // nil means discard
 }
 
-// Retry is the policy for transient failures: 429 (honouring Retry-After), 5xx,
-// timeouts and dropped connections. Other 4xx answers are permanent.
-type Retry struct {
-	Attempts int           // tries in all, the first included
-	Base     time.Duration // the first backoff's upper bound
-	Cap      time.Duration // the largest backoff
-}
+// Retry is the policy for transient failures, the same as the Authgear client's: 429
+// (honouring Retry-After), 5xx, timeouts and dropped connections; other 4xx answers
+// are permanent.
+type Retry = idp.Retry
 
 // DefaultRetry is about a minute and a half of attempts in the worst case.
-func DefaultRetry() Retry {
-	return Retry{Attempts: 12, Base: 100 * time.Millisecond, Cap: 10 * time.Second}
-}
+func DefaultRetry() Retry { return idp.DefaultRetry() }
 
 // Client talks to one Kratos. It is safe for concurrent use.
 type Client struct {
@@ -461,7 +453,7 @@ func decodeError(status int, data []byte) error {
 		eb.Error.HTTP = status
 		return eb.Error
 	}
-	return &APIError{HTTP: status, Message: firstLine(data)}
+	return &APIError{HTTP: status, Message: idp.FirstLine(data)}
 }
 
 // send sends one request, retrying transient failures, and returns the final status,
@@ -476,14 +468,14 @@ func (c *Client) send(ctx context.Context, base *url.URL, method, pathQuery stri
 		if ctx.Err() != nil {
 			return 0, nil, attempt, ctx.Err()
 		}
-		transient := err != nil && isTransient(err) || err == nil && retryable(status)
+		transient := err != nil && idp.IsTransient(err) || err == nil && idp.RetryableStatus(status)
 		if !transient || attempt >= c.retry.Attempts {
 			if err != nil {
 				return 0, nil, attempt, fmt.Errorf("kratos: %s %s: %w", method, p, err)
 			}
 			return status, data, attempt, nil
 		}
-		wait := c.retry.backoff(attempt, retryAfter)
+		wait := c.retry.Backoff(attempt, retryAfter)
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "kratos: retrying", "method", method, "path", p, "status", status, "err", err, "wait", wait, "attempt", attempt)
 		t := time.NewTimer(wait)
@@ -521,53 +513,7 @@ func (c *Client) once(ctx context.Context, admin bool, method, u string, body []
 	if err != nil {
 		return 0, nil, 0, fmt.Errorf("read answer: %w", err)
 	}
-	return resp.StatusCode, data, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
-}
-
-func (r Retry) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return min(retryAfter, time.Minute) + rand.N(r.Base+1)
-	}
-	bound := r.Base << min(attempt-1, 20)
-	if bound <= 0 || bound > r.Cap {
-		bound = r.Cap
-	}
-	return rand.N(bound + 1)
-}
-
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
-}
-
-func isTransient(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	var ne net.Error
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
-}
-
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-func firstLine(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
+	return resp.StatusCode, data, idp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil
 }
 
 // newUUID returns a random (version 4) UUID for a batch item's patch_id.

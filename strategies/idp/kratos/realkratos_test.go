@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/passwords"
 )
 
@@ -80,7 +81,7 @@ func TestRealKratosTranslatedSignIn(t *testing.T) {
 	body := fmt.Sprintf(`{"schema_id":"user","traits":{"email":%q},"credentials":{"password":{"config":{"hashed_password":%q}}}}`, trapEmail, trap.Hash)
 	status, data, _, err := c.send(ctx, c.admin, http.MethodPost, PathIdentities, []byte(body))
 	if err != nil || status != http.StatusCreated {
-		t.Fatalf("import passlib pbkdf2 as is: HTTP %d %s %v; Kratos accepted it when this was written", status, firstLine(data), err)
+		t.Fatalf("import passlib pbkdf2 as is: HTTP %d %s %v; Kratos accepted it when this was written", status, idp.FirstLine(data), err)
 	}
 	var created []string
 	for start := 0; start < len(ids); start += 50 {
@@ -216,7 +217,7 @@ func TestRealKratosAdminAndLogin(t *testing.T) {
 	// 3. What a bad hash does to a whole batch, sent raw (the client never sends one).
 	raw := fmt.Sprintf(`{"identities":[{"create":{"schema_id":"user","traits":{"email":"eve-%s@example.com"},"credentials":{"password":{"config":{"hashed_password":"$P$984478476IagS59wHZvyQMArzfx58u."}}},"state":"active"},"patch_id":"8d6a0c4e-3e5f-4b8e-9a55-1f0e2b9d7c11"},{"create":{"schema_id":"user","traits":{"email":"frank-%s@example.com"},"state":"active"},"patch_id":"0b7f5a0e-2b1c-4c3d-8e9f-a1b2c3d4e5f6"}]}`, run, run)
 	status, data, _, err := c.send(ctx, c.admin, http.MethodPatch, PathIdentities, []byte(raw))
-	t.Logf("batch with a phpass hash: HTTP %d %s %v", status, firstLine(data), err)
+	t.Logf("batch with a phpass hash: HTTP %d %s %v", status, idp.FirstLine(data), err)
 	if status != http.StatusBadRequest {
 		t.Errorf("a batch with an unknown hash format: HTTP %d, want 400 (the whole batch refused)", status)
 	}
