@@ -22,6 +22,7 @@ type directoryServer struct {
 	AdminPassword  string
 	ReaderDN       string
 	ReaderPassword string
+	Admin          *ldap.Conn // bound as the rootdn, closed when the test ends
 }
 
 // Slapd starts the directory (packed from the host's slapd on the first use) and adds
@@ -60,6 +61,7 @@ func (sc *scenario) Slapd() *directoryServer {
 		t.Fatalf("slapd (image %s) did not accept binds: %v", img.Ref, err)
 	}
 	t.Cleanup(func() { admin.Close() })
+	d.Admin = admin
 	d.add(t, admin, "dc=example,dc=org", map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Example"}})
 	d.add(t, admin, "ou=people,dc=example,dc=org", map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
 	d.add(t, admin, "ou=groups,dc=example,dc=org", map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}})
@@ -118,14 +120,7 @@ func TestBulkOpenLDAP(t *testing.T) {
 	requireCommand(t, sc.s, "login")
 	users := openLDAPUsers(t)
 	dir := sc.Slapd()
-	admin, err := ldap.DialURL(dir.HostURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Bind("cn=admin,dc=example,dc=org", dir.AdminPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin := dir.Admin
 	var members []string
 	for _, u := range users {
 		dn := "uid=" + u.Login + ",ou=people,dc=example,dc=org"
@@ -182,14 +177,7 @@ func TestLazyOpenLDAPBind(t *testing.T) {
 	}
 	users := openLDAPUsers(t)
 	dir := sc.Slapd()
-	admin, err := ldap.DialURL(dir.HostURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Bind("cn=admin,dc=example,dc=org", dir.AdminPassword); err != nil {
-		t.Fatal(err)
-	}
+	admin := dir.Admin
 	// Entries named by mail, so the email a user types at the IdP (the lazy protocol
 	// sends the login as "email") forms the bind DN, as a UPN does at Active Directory.
 	for _, u := range users {
