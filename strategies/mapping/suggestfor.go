@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/sources"
@@ -40,16 +39,7 @@ func SuggestFor(ctx context.Context, p *strategies.Plan) (strategies.Mapping, []
 	}
 	m := Suggest(cols, samples)
 	if len(cols) == 0 {
-		seen := map[string]bool{}
-		for _, r := range samples {
-			for k := range r.Fields {
-				if !seen[k] {
-					seen[k] = true
-					cols = append(cols, k)
-				}
-			}
-		}
-		slices.Sort(cols)
+		cols = sampleColumns(samples)
 	}
 	return m, cols, nil
 }
