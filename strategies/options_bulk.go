@@ -16,6 +16,7 @@ type BulkOptions struct {
 	Identifier      string `yaml:"identifier,omitempty"`       // email | phone_number | preferred_username (default: first mapped)
 	BatchBytes      int    `yaml:"batch_bytes,omitempty"`      // request body limit (default 500000, Authgear's)
 	LogEmails       bool   `yaml:"log_emails,omitempty"`       // write emails into outcome logs and failure files
+	BatchSize       int    `yaml:"batch_size,omitempty"`       // users per request (default: the target's, e.g. 1000 for Kratos)
 }
 
 func (o *BulkOptions) validate(bad badFunc) error {
@@ -34,6 +35,9 @@ func (o *BulkOptions) validate(bad badFunc) error {
 	}
 	if o.BatchBytes != 0 && (o.BatchBytes < 10_000 || o.BatchBytes > 500_000) {
 		return bad("bulk.batch_bytes", "%d is out of range; use 10000 to 500000", o.BatchBytes)
+	}
+	if o.BatchSize < 0 || o.BatchSize > 10_000 {
+		return bad("bulk.batch_size", "%d is out of range; use 1 to 10000 (or leave it out for the target's default)", o.BatchSize)
 	}
 	return nil
 }

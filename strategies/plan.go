@@ -42,6 +42,7 @@ const (
 const (
 	TargetMockIDP  = "mockidp"
 	TargetAuthgear = "authgear"
+	TargetKratos   = "kratos"
 
 	ProfileAuthgear   = "authgear"
 	ProfilePermissive = "permissive"
@@ -107,6 +108,15 @@ type Target struct {
 	// rehearsals and `cutover login` sign users in; "" means URL, as on Authgear cloud
 	// (a self-hosted Authgear serves its Admin API on another port).
 	SignInURL string `yaml:"signin_url,omitempty"`
+	// PublicURL is Ory Kratos's public API (self-hosted: port 4433), where users sign in
+	// and sessions are checked; URL is then its admin API (port 4434).
+	PublicURL string `yaml:"public_url,omitempty"`
+	// APIKey is an Ory Network project API key, always a ${VAR} reference; empty for a
+	// self-hosted Kratos, whose admin port is private.
+	APIKey string `yaml:"api_key,omitempty"`
+	// SchemaID is the Kratos identity schema imported identities use; "" means Kratos's
+	// default (see `cutover kratos-schema`).
+	SchemaID string `yaml:"schema_id,omitempty"`
 }
 
 // SignInOrigin is where users of the target sign in: SignInURL, or URL without one.
@@ -446,6 +456,9 @@ func (p *Plan) CheckNoSecrets() error {
 	if s := p.Mapping.PasswordKey; s != "" && !IsEnvRef(s) {
 		return &Error{Code: CodePlan, Field: "mapping.password_key", Message: "holds a literal key; write password_key: ${LEGACY_PEPPER} and export LEGACY_PEPPER"}
 	}
+	if s := p.Target.APIKey; s != "" && !IsEnvRef(s) {
+		return &Error{Code: CodePlan, Field: "target.api_key", Message: "holds a literal key; write api_key: ${ORY_API_KEY} and export ORY_API_KEY"}
+	}
 	if s := p.Lazy.Secret; s != "" && !IsEnvRef(s) {
 		return &Error{Code: CodePlan, Field: "lazy.secret", Message: "holds a literal secret; write secret: ${BRIDGE_SECRET} and export BRIDGE_SECRET"}
 	}
@@ -491,7 +504,7 @@ var ReferenceFields = []string{
 	"source.ldap.url", "source.ldap.bind_dn", "source.ldap.bind_password", "source.ldap.ca_file",
 	"lazy.bind.url", "lazy.bind.ca_file",
 	"mapping.password_key",
-	"target.url", "target.key_file",
+	"target.url", "target.key_file", "target.public_url", "target.api_key",
 	"bulk.run_dir",
 	"lazy.secret", "lazy.store", "lazy.tls_cert", "lazy.tls_key",
 	"authonly.mapping_file",
@@ -769,42 +782,3 @@ func (m *Mapping) validate(bad badFunc) error {
 	return nil
 }
 
-// validate checks the target: a kind, and what that kind needs.
-func (t *Target) validate(bad badFunc) error {
-	if err := oneOf(bad, "target.kind", t.Kind, TargetMockIDP, TargetAuthgear); err != nil {
-		return err
-	}
-	switch t.Kind {
-	case TargetMockIDP:
-		if t.SignInURL != "" {
-			return bad("target.signin_url", "the mock IdP signs users in at its own URL; remove it for a mockidp target")
-		}
-		if t.Profile != "" {
-			if err := oneOf(bad, "target.profile", t.Profile, ProfileAuthgear, ProfilePermissive); err != nil {
-				return err
-			}
-		}
-	case TargetAuthgear:
-		if t.Profile != "" {
-			return bad("target.profile", "profiles choose how the bundled mock IdP behaves; remove it for an authgear target")
-		}
-		if t.URL == "" {
-			return bad("target.url", "missing; give the Authgear endpoint, e.g. https://myapp.authgear.cloud")
-		}
-		if u, err := url.Parse(t.URL); err != nil || u.Scheme == "" || u.Host == "" {
-			return bad("target.url", "%q is not an absolute URL", t.URL)
-		}
-		if t.SignInURL != "" {
-			if u, err := url.Parse(t.SignInURL); err != nil || u.Scheme == "" || u.Host == "" {
-				return bad("target.signin_url", "%q is not an absolute URL; give the origin of the Authentication Flow API, e.g. https://myapp.authgear.cloud", t.SignInURL)
-			}
-		}
-		if t.Project == "" {
-			return bad("target.project", "missing; the Admin API JWT audience is your project id")
-		}
-		if t.KeyFile == "" {
-			return bad("target.key_file", "missing; download the Admin API private key (Advanced > Admin API) and give its path")
-		}
-	}
-	return nil
-}

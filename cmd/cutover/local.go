@@ -7,7 +7,6 @@ import (
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/sources"
@@ -15,7 +14,7 @@ import (
 
 // startLocal starts the bundled mock IdP on a loopback port and returns it with a
 // target importing into it; closing the target stops the IdP.
-func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *bulk.Target, error) {
+func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *idp.Target, error) {
 	l, err := mockidp.StartLocal(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -25,7 +24,7 @@ func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *bulk.Tar
 		l.Close()
 		return nil, nil, err
 	}
-	return l, &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: l.Info.Profile, Name: "mockidp-" + l.Info.Profile,
+	return l, &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(l.Info.Profile), Name: "mockidp-" + l.Info.Profile,
 		URL: l.Info.Issuer, Close: l.Close}, nil
 }
 

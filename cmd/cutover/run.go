@@ -17,6 +17,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
@@ -125,8 +126,8 @@ func writeJSON(w io.Writer, v any) error {
 
 // targetOpener opens the plan's target; a mockidp target without a url is started
 // in-process with its users kept on disk beside the run directories.
-func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
-	return func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
+	return func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
 		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
 			return bulk.OpenTarget(ctx, p, log)
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/cutover/cutover/mockidp/mockidptest"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
-	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/sources/sourcetest"
 )
@@ -42,8 +41,8 @@ func mockClient(t testing.TB, s *mockidp.Server) *idp.MockClient {
 
 // runner imports into s.
 func runner(t testing.TB, s *mockidp.Server) *authonly.Runner {
-	return &authonly.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
-		return &bulk.Target{Importer: mockClient(t, s), Profile: s.Config().Profile, Name: "mockidp", URL: s.Config().Issuer}, nil
+	return &authonly.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
+		return &idp.Target{Importer: mockClient(t, s), Hashes: idp.ProfileHashes(s.Config().Profile), Name: "mockidp", URL: s.Config().Issuer}, nil
 	}}
 }
 

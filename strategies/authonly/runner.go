@@ -15,12 +15,13 @@ import (
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
 )
 
 // Runner runs the authonly strategy; it implements strategies.Runner.
 type Runner struct {
 	// OpenTarget connects to the plan's target, as bulk.Runner.OpenTarget does.
-	OpenTarget func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error)
+	OpenTarget func(ctx context.Context, p *strategies.Plan) (*idp.Target, error)
 	Log        *slog.Logger // nil discards
 	// MappingFile, when set, sends the write-back to this CSV file whatever the source
 	// is, leaving the legacy table alone (rehearsals use it for server databases).

@@ -39,8 +39,8 @@ func mockClient(t testing.TB, s *mockidp.Server) *idp.MockClient {
 
 // runner imports into s.
 func runner(t testing.TB, s *mockidp.Server) *bulk.Runner {
-	return &bulk.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
-		return &bulk.Target{Importer: mockClient(t, s), Profile: s.Config().Profile, Name: "mockidp-" + s.Config().Profile, URL: s.Config().Issuer}, nil
+	return &bulk.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
+		return &idp.Target{Importer: mockClient(t, s), Hashes: idp.ProfileHashes(s.Config().Profile), Name: "mockidp-" + s.Config().Profile, URL: s.Config().Issuer}, nil
 	}}
 }
 

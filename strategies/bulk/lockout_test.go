@@ -175,7 +175,8 @@ type authgearCase struct {
 
 func (a *authgearCase) Retries() int64 { return 0 }
 
-func (a *authgearCase) Import(ctx context.Context, body []byte) (*idp.Job, error) {
+func (a *authgearCase) ImportUsers(ctx context.Context, b *idp.ImportBatch) (*idp.Job, error) {
+	body := b.Body
 	var req struct {
 		Records []struct {
 			Email string `json:"email"`
@@ -213,8 +214,8 @@ func TestRerunSendsTheStoredCase(t *testing.T) {
 	p := csvPlan(t, writeFile(t, dir, "users.csv", fmt.Sprintf("id,email,name,password\n1,Alice@Example.com,Alice,%s\n", h[1])))
 	p.Bulk.LogEmails = true
 	tgt := &authgearCase{users: map[string]string{"alice@example.com": "u1"}}
-	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*bulk.Target, error) {
-		return &bulk.Target{Importer: tgt, Profile: strategies.ProfileAuthgear, Name: "authgear-case"}, nil
+	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*idp.Target, error) {
+		return &idp.Target{Importer: tgt, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: "authgear-case"}, nil
 	}}
 	rep, err := r.Run(context.Background(), p, strategies.RunOptions{})
 	if err != nil {
@@ -294,8 +295,8 @@ func TestUndoAfterLostAnswerLeavesSignUp(t *testing.T) {
 	writeCSV(t, csvPath, 20, nil)
 	s := startIdP(t, mockidp.Config{})
 	c := &signUpDuringRun{MockClient: mockClient(t, s), email: "user1@example.com"}
-	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*bulk.Target, error) {
-		return &bulk.Target{Importer: c, Profile: strategies.ProfileAuthgear, Name: "signup-during-run"}, nil
+	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*idp.Target, error) {
+		return &idp.Target{Importer: c, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: "signup-during-run"}, nil
 	}}
 	rep, err := r.Run(context.Background(), csvPlan(t, csvPath), strategies.RunOptions{})
 	if err != nil {

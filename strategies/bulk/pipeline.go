@@ -47,6 +47,10 @@ type rowMeta struct {
 	// warnings and legacyEmail go to the row's outcome line (nil and "" for most rows).
 	warnings    []string
 	legacyEmail string
+	// user and pw are the canonical user and its password in the target's syntax, for
+	// targets that import users rather than the encoded records.
+	user *strategies.User
+	pw   *idp.Password
 }
 
 // unit is one batch on its way: the request body, its rows, and the outcome lines
@@ -228,7 +232,7 @@ func (rd *reader) row(r sources.Record) error {
 	}
 	m := rowMeta{row: r.Row, line: r.Line, legacyID: l.LegacyID, email: l.Email, pos: r.Pos,
 		noPassword: noPW, known: known, ident: identifierOf(u, ru.identifier),
-		warnings: l.Warnings, legacyEmail: l.LegacyEmail}
+		warnings: l.Warnings, legacyEmail: l.LegacyEmail, user: u, pw: pw}
 	resent := !ru.onlyFailed && ru.state.Sent.has(r.Row) // the interrupted run sent it
 	if resent {
 		// Check before sending again: a user the interrupted run created is recorded
@@ -257,7 +261,7 @@ func (rd *reader) pack(m rowMeta, recovery bool) error {
 			}
 		}
 	}
-	if !(*dst).batch.Fits(len(rd.scratch)) {
+	if !(*dst).batch.Fits(len(rd.scratch)) || rd.ru.maxRecords > 0 && len((*dst).rows) >= rd.ru.maxRecords {
 		if err := rd.send(*dst); err != nil {
 			return err
 		}
@@ -313,11 +317,8 @@ func (ru *run) password(u *strategies.User) (pw *idp.Password, noPW string, o st
 		return nil, ru.noHash(), "", ""
 	}
 	s := passwords.Stored{Hash: u.PasswordHash, Salt: u.PasswordSalt, Format: u.PasswordFormat}
-	if hash, typ, ok := ru.verifier.Convert(s, ru.tgt.Profile); ok {
-		pw = &idp.Password{Type: typ, Hash: hash}
-		if ru.tgt.Profile == strategies.ProfilePermissive {
-			pw.Salt = u.PasswordSalt
-		}
+	pw, err := ru.tgt.Hashes.Password(ru.verifier, s)
+	if err == nil {
 		return pw, "", "", ""
 	}
 	// Name the format in the reason, so the report groups the rows by what to do.
@@ -329,7 +330,12 @@ func (ru *run) password(u *strategies.User) (pw *idp.Password, noPW string, o st
 			format = "unknown"
 		}
 	}
-	why = fmt.Sprintf("%s: %s (the %s target cannot import this format)", strategies.CodeUnsupportedHash, format, ru.tgt.Profile)
+	msg := err.Error()
+	var se *strategies.Error
+	if errors.As(err, &se) {
+		msg = se.Message
+	}
+	why = fmt.Sprintf("%s: %s (%s)", strategies.CodeUnsupportedHash, format, msg)
 	switch ru.policy {
 	case strategies.UnsupportedSkip:
 		return nil, "", strategies.OutcomeSkipped, why
@@ -374,12 +380,13 @@ func (ru *run) process(ctx context.Context, u *unit) error {
 	// The header (upsert, identifier) is kept apart so a 413 can split the batch and
 	// send each half under the same options.
 	body := u.batch.Body()
-	return ru.post(ctx, post{hdr: body[:u.rows[0].start], body: body, rows: u.rows, out: out, recovery: u.recovery, pt: &u.poll, batch: seq})
+	return ru.post(ctx, post{hdr: body[:u.rows[0].start], body: body, upsert: u.upsert, rows: u.rows, out: out, recovery: u.recovery, pt: &u.poll, batch: seq})
 }
 
 // post is one import request on its way: a batch's body, or half of one after a 413.
 type post struct {
 	hdr, body []byte
+	upsert    bool
 	rows      []rowMeta
 	out       []Line
 	recovery  bool
@@ -568,7 +575,7 @@ func (ru *run) importBody(ctx context.Context, ps post) (*idp.Job, error) {
 	body, n, pt := ps.body, len(ps.rows), ps.pt
 	p, ok := ru.tgt.Importer.(jobPoller)
 	if !ok {
-		return ru.tgt.Importer.Import(ctx, body)
+		return ru.tgt.Importer.ImportUsers(ctx, ru.importBatch(ps))
 	}
 	start := time.Now()
 	j, err := p.StartImport(ctx, body)
@@ -614,6 +621,16 @@ func (ru *run) importBody(ctx context.Context, ps post) (*idp.Job, error) {
 		pt.perRecord = (3*pt.perRecord + took) / 4
 	}
 	return j, nil
+}
+
+// importBatch is the canonical form of a post, for targets that import users.
+func (ru *run) importBatch(ps post) *idp.ImportBatch {
+	b := &idp.ImportBatch{Upsert: ps.upsert, Identifier: ru.identifier, Body: ps.body, RunID: ru.runID,
+		Users: make([]*strategies.User, len(ps.rows)), Passwords: make([]*idp.Password, len(ps.rows))}
+	for i, m := range ps.rows {
+		b.Users[i], b.Passwords[i] = m.user, m.pw
+	}
+	return b
 }
 
 // noHash says why a row with no hash moves without a password.

@@ -5,6 +5,7 @@
 package bulk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,24 +29,12 @@ import (
 // DefaultConcurrency is the number of import jobs in flight unless bulk.concurrency says.
 const DefaultConcurrency = 4
 
-// Target is where a run imports: the import API, and what it accepts.
-type Target struct {
-	Importer idp.Importer // *idp.Client, or *idp.MockClient (which adds Finder and Deleter)
-	// Profile names the password formats the target takes, as passwords.Convert knows
-	// them: "authgear" (bcrypt only) or "permissive".
-	Profile string
-	// Name identifies the target in the run directory's name, e.g. "mockidp-authgear".
-	Name  string
-	URL   string
-	Close func() error // may be nil
-}
-
 // Runner runs the bulk strategy; it implements strategies.Runner.
 type Runner struct {
 	// OpenTarget connects to the plan's target. nil means OpenTarget (Authgear, or an
 	// already running mock IdP given by target.url); cmd/cutover supplies one that can
 	// also start the bundled mock IdP in-process.
-	OpenTarget func(ctx context.Context, p *strategies.Plan) (*Target, error)
+	OpenTarget func(ctx context.Context, p *strategies.Plan) (*idp.Target, error)
 	Log        *slog.Logger // nil discards
 	// Known, when set, is asked about every mapped row: a non-empty answer says the
 	// caller believes the user already exists at the target (the lazy sweep: the bridge
@@ -64,7 +53,7 @@ var _ strategies.Runner = (*Runner)(nil)
 // target's URL, project, key_file and key_id. The client looks users up and deletes them
 // through the Admin API GraphQL; for a mock IdP given by URL it adds the mock's listing
 // (Finder) and batch deletion.
-func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*Target, error) {
+func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*idp.Target, error) {
 	t := p.Target
 	if t.URL == "" {
 		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url",
@@ -89,11 +78,11 @@ func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*Tar
 	if err != nil {
 		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url", Message: "cannot use the target URL", Err: err}
 	}
-	out := &Target{Importer: c, Profile: strategies.ProfileAuthgear, Name: c.BaseURL(), URL: url}
+	out := &idp.Target{Importer: c, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: c.BaseURL(), URL: url}
 	if t.Kind == strategies.TargetMockIDP {
 		out.Importer = &idp.MockClient{Client: c}
 		if t.Profile != "" {
-			out.Profile = t.Profile
+			out.Hashes = idp.ProfileHashes(t.Profile)
 		}
 	}
 	return out, nil
@@ -167,7 +156,7 @@ func claimDir(root, fp, target string, o strategies.RunOptions) (dir string, fre
 // newRun sets up a run in its claimed directory: a fresh run records what it runs
 // (plan, fingerprint, target) before any row; a continued one loads the recorded state
 // and keeps the first attempt's start time, so the report covers the whole run.
-func (r *Runner) newRun(p *strategies.Plan, o strategies.RunOptions, tgt *Target, log *slog.Logger,
+func (r *Runner) newRun(p *strategies.Plan, o strategies.RunOptions, tgt *idp.Target, log *slog.Logger,
 	dir, fp string, fresh bool, started time.Time) (*run, error) {
 	var notes []string
 	if fresh && o.Resume && !o.DryRun {
@@ -204,14 +193,14 @@ func (r *Runner) newRun(p *strategies.Plan, o strategies.RunOptions, tgt *Target
 
 // defaults returns the logger and target opener, with Runner's nil meaning discard and
 // OpenTarget.
-func (r *Runner) defaults() (*slog.Logger, func(context.Context, *strategies.Plan) (*Target, error)) {
+func (r *Runner) defaults() (*slog.Logger, func(context.Context, *strategies.Plan) (*idp.Target, error)) {
 	log := r.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	open := r.OpenTarget
 	if open == nil {
-		open = func(ctx context.Context, p *strategies.Plan) (*Target, error) { return OpenTarget(ctx, p, log) }
+		open = func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) { return OpenTarget(ctx, p, log) }
 	}
 	return log, open
 }
@@ -316,7 +305,7 @@ func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fr
 type run struct {
 	plan       *strategies.Plan
 	opts       strategies.RunOptions
-	tgt        *Target
+	tgt        *idp.Target
 	dir        string
 	log        *slog.Logger
 	state      *State
@@ -332,6 +321,8 @@ type run struct {
 	identifier   string
 	total        int64
 	limit        int
+	maxRecords   int    // users per batch; 0: as many as fit in limit
+	runID        string // the run directory's name: stable across --resume
 	concurrency  int
 	policy       string
 	existing     map[string]bool // dry run: identifiers already at the target; nil when unknown
@@ -382,13 +373,8 @@ func (ru *run) prepare(ctx context.Context) error {
 			ru.total = n
 		}
 	}
-	ru.limit = p.Bulk.BatchBytes
-	if ru.limit == 0 {
-		ru.limit = idp.BodyMaxSize
-	}
-	ru.concurrency = p.Bulk.Concurrency
-	if ru.concurrency == 0 {
-		ru.concurrency = DefaultConcurrency
+	if err := ru.limits(); err != nil {
+		return err
 	}
 	ru.policy = p.Bulk.UnsupportedHash
 	if ru.policy == "" {
@@ -418,6 +404,20 @@ func (ru *run) prepare(ctx context.Context) error {
 			ru.notes = append(ru.notes, "dry run: this target cannot be asked which users exist, so every valid row is counted as inserted")
 		}
 	}
+	return nil
+}
+
+// limits sets the batch and concurrency limits from the plan, defaulting to the
+// target's own.
+func (ru *run) limits() error {
+	p, lim := ru.plan, ru.tgt.Limits
+	ru.limit = cmp.Or(p.Bulk.BatchBytes, lim.BatchBytes, idp.BodyMaxSize)
+	ru.maxRecords = cmp.Or(p.Bulk.BatchSize, lim.BatchRecords)
+	if lim.MaxRecords > 0 && ru.maxRecords > lim.MaxRecords {
+		return p.PlanError("bulk.batch_size", "%d is over the %d users %s takes in one request; lower it", ru.maxRecords, lim.MaxRecords, ru.tgt.Name)
+	}
+	ru.concurrency = cmp.Or(p.Bulk.Concurrency, lim.Concurrency, DefaultConcurrency)
+	ru.runID = filepath.Base(ru.dir)
 	return nil
 }
 

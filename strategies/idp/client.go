@@ -46,14 +46,6 @@ type Config struct {
 	PollInterval time.Duration
 }
 
-// Importer is a target that takes import jobs: the Authgear User Import API.
-type Importer interface {
-	// Import sends one request body ({"upsert","identifier","records"}) and waits for the job.
-	Import(ctx context.Context, body []byte) (*Job, error)
-	// Retries returns how many requests were retried so far.
-	Retries() int64
-}
-
 var (
 	_ Importer = (*Client)(nil)
 	_ Importer = (*MockClient)(nil)

@@ -159,8 +159,8 @@ func TestStatusAndSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	mc := &idp.MockClient{Client: client}
-	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*bulk.Target, error) {
-		return &bulk.Target{Importer: mc, Profile: strategies.ProfileAuthgear, Name: "mockidp-test", URL: admin.Issuer}, nil
+	r := &bulk.Runner{OpenTarget: func(context.Context, *strategies.Plan) (*idp.Target, error) {
+		return &idp.Target{Importer: mc, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: "mockidp-test", URL: admin.Issuer}, nil
 	}}
 	rep, err := Sweep(ctx, p, tb.Store(), r, strategies.RunOptions{})
 	if err != nil {

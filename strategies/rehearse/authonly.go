@@ -81,8 +81,8 @@ func rehearseAuthOnly(ctx context.Context, rh *rehearsal) (*Result, error) {
 	for _, e := range emails {
 		ins = append(ins, authonlySignIn(ctx, t.Codes, app.URL, store, byEmail, e))
 	}
-	return &Result{Report: run.Report, Profile: t.Bulk.Profile, WriteBack: &run.WriteBack, SignIns: ins,
-		Headline:     fmt.Sprintf("Rehearsal of an authonly cutover against %s (profile %s)", t.Name, t.Bulk.Profile),
+	return &Result{Report: run.Report, Profile: t.Bulk.Hashes.Name(), WriteBack: &run.WriteBack, SignIns: ins,
+		Headline:     fmt.Sprintf("Rehearsal of an authonly cutover against %s (profile %s)", t.Name, t.Bulk.Hashes.Name()),
 		SignInsTitle: title("Sign-ins with one-time codes, then GET /protected on the example app", ins, "resolved the right local user")}, nil
 }
 

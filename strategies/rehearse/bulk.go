@@ -22,8 +22,8 @@ func rehearseBulk(ctx context.Context, rh *rehearsal) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Report: rep, Profile: t.Bulk.Profile, SignIns: []SignIn{},
-		Headline: fmt.Sprintf("Rehearsal against %s (profile %s)", t.Name, t.Bulk.Profile)}
+	res := &Result{Report: rep, Profile: t.Bulk.Hashes.Name(), SignIns: []SignIn{},
+		Headline: fmt.Sprintf("Rehearsal against %s (profile %s)", t.Name, t.Bulk.Hashes.Name())}
 	if len(rh.creds) == 0 {
 		return res, nil
 	}

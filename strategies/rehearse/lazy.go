@@ -64,9 +64,9 @@ func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Report: rep, Profile: t.Bulk.Profile, SignIns: ins, Notes: notes,
+	return &Result{Report: rep, Profile: t.Bulk.Hashes.Name(), SignIns: ins, Notes: notes,
 		Headline: fmt.Sprintf("Lazy rehearsal: %d known users signed in through the bridge, then a sweep imported the rest.\n\nRehearsal against %s (profile %s)",
-			len(rh.creds), t.Name, t.Bulk.Profile),
+			len(rh.creds), t.Name, t.Bulk.Hashes.Name()),
 		SignInsTitle: title(fmt.Sprintf("Sign-ins with old passwords (%s)", rh.known), ins, "worked")}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
 )
 
 // KnownPasswordsFile is looked for beside the plan and the source when Config.Known is
@@ -30,7 +31,7 @@ const KnownPasswordsFile = "known-passwords.csv"
 
 // Target is what a rehearsal imports into and signs users in at.
 type Target struct {
-	Bulk   *bulk.Target        // the import API the strategy's runner writes to
+	Bulk   *idp.Target         // the import API the strategy's runner writes to
 	SignIn strategies.SignIner // signs a user in with a password
 	// Codes signs in users who were imported without a password (authonly); nil when
 	// the target cannot hand out one-time codes.
@@ -194,12 +195,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // open starts the target and returns a copy whose Close is left to the rehearsal: the
 // runners close what they open, but sign-ins come after the run.
-func (rh *rehearsal) open(ctx context.Context, hook *Hook) (*Target, func(context.Context, *strategies.Plan) (*bulk.Target, error), error) {
+func (rh *rehearsal) open(ctx context.Context, hook *Hook) (*Target, func(context.Context, *strategies.Plan) (*idp.Target, error), error) {
 	t, err := rh.cfg.Open(ctx, hook)
 	if err != nil {
 		return nil, nil, err
 	}
-	return t, func(context.Context, *strategies.Plan) (*bulk.Target, error) {
+	return t, func(context.Context, *strategies.Plan) (*idp.Target, error) {
 		b := *t.Bulk
 		b.Close = nil
 		return &b, nil

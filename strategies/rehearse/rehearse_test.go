@@ -12,7 +12,6 @@ import (
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/mockidp/mockidptest"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
@@ -66,7 +65,7 @@ target: {kind: mockidp, profile: authgear}
 	})
 	res, err := rehearse.Run(context.Background(), rehearse.Config{Plan: p, Known: known,
 		Open: func(context.Context, *rehearse.Hook) (*rehearse.Target, error) {
-			return &rehearse.Target{Bulk: &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: info.Profile, Name: "mockidp-" + info.Profile, URL: info.Issuer},
+			return &rehearse.Target{Bulk: &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(info.Profile), Name: "mockidp-" + info.Profile, URL: info.Issuer},
 				SignIn: si, Name: "a test target"}, nil
 		}})
 	if err != nil {

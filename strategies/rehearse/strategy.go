@@ -7,10 +7,11 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/idp"
 )
 
 // Opener hands a runner its target.
-type Opener = func(context.Context, *strategies.Plan) (*bulk.Target, error)
+type Opener = func(context.Context, *strategies.Plan) (*idp.Target, error)
 
 // Strategy is what the tool does with a plan of one strategy: run it, and rehearse it.
 // Every command and the wizard find a strategy here: adding a strategy adds its row.
@@ -54,7 +55,7 @@ func (s Strategy) RunContinuing(ctx context.Context, p *strategies.Plan, o strat
 	if tgt.Close != nil {
 		defer tgt.Close()
 	}
-	opened := func(context.Context, *strategies.Plan) (*bulk.Target, error) {
+	opened := func(context.Context, *strategies.Plan) (*idp.Target, error) {
 		t := *tgt
 		t.Close = nil // closed here, whether or not the runner got as far as opening it
 		return &t, nil

@@ -145,13 +145,13 @@ func startIdP(t testing.TB) *mockidp.Server {
 }
 
 func runner(t testing.TB, s *mockidp.Server) *bulk.Runner {
-	return &bulk.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*bulk.Target, error) {
+	return &bulk.Runner{OpenTarget: func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
 		info := s.Config()
 		c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey})
 		if err != nil {
 			return nil, err
 		}
-		return &bulk.Target{Importer: &idp.MockClient{Client: c}, Profile: info.Profile, Name: "mockidp-" + info.Profile, URL: info.Issuer}, nil
+		return &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(info.Profile), Name: "mockidp-" + info.Profile, URL: info.Issuer}, nil
 	}}
 }
 

@@ -1,5 +1,6 @@
 // Command prebuild makes sure the e2e suite's database images are in the Docker engine
-// before the tests run, so CI can build them in a step of its own (the suite builds them
+// (and the Ory Kratos image, built from the module proxy) before the tests run, so CI can
+// build them in a step of its own (the suite builds them
 // itself when they are missing). It prints one line per image: ref, flavour, built or
 // cached, and the time taken.
 //
@@ -48,7 +49,10 @@ func run(ctx context.Context, opts images.Options) error {
 	if err := pool.Client.Ping(); err != nil {
 		return fmt.Errorf("ping the docker engine: %w (is dockerd running, and DOCKER_HOST right?)", err)
 	}
-	for _, ensure := range []func(context.Context, *docker.Client, images.Options) (images.Image, error){images.Postgres, images.MariaDB} {
+	kratos := func(ctx context.Context, c *docker.Client, opts images.Options) (images.Image, error) {
+		return images.Kratos(ctx, c, images.KratosOptions{Options: opts})
+	}
+	for _, ensure := range []func(context.Context, *docker.Client, images.Options) (images.Image, error){images.Postgres, images.MariaDB, kratos} {
 		img, err := ensure(ctx, pool.Client, opts)
 		if err != nil {
 			return err
