@@ -781,4 +781,3 @@ func (m *Mapping) validate(bad badFunc) error {
 	}
 	return nil
 }
-
