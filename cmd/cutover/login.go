@@ -136,7 +136,7 @@ func loginAuthgear(ctx context.Context, a *app, f loginFlags, password string) e
 		if p.Target.Kind != strategies.TargetAuthgear {
 			return usagef("--plan: %s's target is %q; --plan signs in at an authgear target only (use --idp for the mock IdP)", f.plan, p.Target.Kind)
 		}
-		t, err := rehearse.Authgear(p, a.log)(ctx, nil)
+		t, err := rehearse.AtRealTarget(p, a.log)(ctx, nil)
 		if err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	open := rehearsalTarget(rp, quietLog(a))
 	atAuthgear := rehearse.AtTarget(p) && !mock
 	if atAuthgear {
-		rp, open = p, rehearse.Authgear(p, quietLog(a))
+		rp, open = p, rehearse.AtRealTarget(p, quietLog(a))
 	}
 	var progress func(strategies.Progress)
 	if !asJSON {

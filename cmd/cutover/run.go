@@ -19,6 +19,7 @@ import (
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 // runFlags are the options of `cutover run`.
@@ -129,7 +130,7 @@ func writeJSON(w io.Writer, v any) error {
 func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
 	return func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
 		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
-			return bulk.OpenTarget(ctx, p, log)
+			return targets.Open(ctx, p, log)
 		}
 		root, err := bulk.RunRoot(p)
 		if err != nil {

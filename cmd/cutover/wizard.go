@@ -16,6 +16,7 @@ import (
 	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/sources"
 	"github.com/cutover/cutover/strategies/sources/demo"
+	"github.com/cutover/cutover/strategies/targets"
 	"github.com/cutover/cutover/wizard"
 )
 
@@ -106,7 +107,7 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		Probe:       sources.Probe,
 		Suggest:     mapping.SuggestFor,
 		Preview:     preflight.Preview,
-		CheckTarget: preflight.CheckTarget,
+		CheckTarget: targets.Check,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    strategies.SavePlan,
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard

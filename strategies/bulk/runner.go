@@ -24,6 +24,7 @@ import (
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 // DefaultConcurrency is the number of import jobs in flight unless bulk.concurrency says.
@@ -31,9 +32,9 @@ const DefaultConcurrency = 4
 
 // Runner runs the bulk strategy; it implements strategies.Runner.
 type Runner struct {
-	// OpenTarget connects to the plan's target. nil means OpenTarget (Authgear, or an
-	// already running mock IdP given by target.url); cmd/cutover supplies one that can
-	// also start the bundled mock IdP in-process.
+	// OpenTarget connects to the plan's target. nil means targets.Open (Authgear, Kratos,
+	// or an already running mock IdP given by target.url); cmd/cutover supplies one that
+	// can also start the bundled mock IdP in-process.
 	OpenTarget func(ctx context.Context, p *strategies.Plan) (*idp.Target, error)
 	Log        *slog.Logger // nil discards
 	// Known, when set, is asked about every mapped row: a non-empty answer says the
@@ -48,45 +49,6 @@ type Runner struct {
 }
 
 var _ strategies.Runner = (*Runner)(nil)
-
-// OpenTarget connects to an Authgear-compatible target described by the plan: the
-// target's URL, project, key_file and key_id. The client looks users up and deletes them
-// through the Admin API GraphQL; for a mock IdP given by URL it adds the mock's listing
-// (Finder) and batch deletion.
-func OpenTarget(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*idp.Target, error) {
-	t := p.Target
-	if t.URL == "" {
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url",
-			Message: "missing; an in-process mock IdP is started by `cutover run` and `cutover rehearse`, otherwise give the target's URL"}
-	}
-	keyPath, err := p.Resolve("target.key_file", t.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	if keyPath == "" {
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "missing; give the Admin API private key (PEM) file"}
-	}
-	key, err := idp.LoadKey(keyPath)
-	if err != nil {
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "cannot use the Admin API key", Err: err}
-	}
-	url, err := strategies.Expand("target.url", t.URL)
-	if err != nil {
-		return nil, err
-	}
-	c, err := idp.New(idp.Config{BaseURL: url, Project: t.Project, KeyID: t.KeyID, Key: key, Log: log})
-	if err != nil {
-		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url", Message: "cannot use the target URL", Err: err}
-	}
-	out := &idp.Target{Importer: c, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: c.BaseURL(), URL: url}
-	if t.Kind == strategies.TargetMockIDP {
-		out.Importer = &idp.MockClient{Client: c}
-		if t.Profile != "" {
-			out.Hashes = idp.ProfileHashes(t.Profile)
-		}
-	}
-	return out, nil
-}
 
 // Run runs the plan's bulk import (or continues, retries or rehearses it per o).
 func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
@@ -200,7 +162,7 @@ func (r *Runner) defaults() (*slog.Logger, func(context.Context, *strategies.Pla
 	}
 	open := r.OpenTarget
 	if open == nil {
-		open = func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) { return OpenTarget(ctx, p, log) }
+		open = func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) { return targets.Open(ctx, p, log) }
 	}
 	return log, open
 }

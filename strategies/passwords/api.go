@@ -115,6 +115,13 @@ func New(opts Options) (*Verifier, error) {
 	return &Verifier{opts: opts}, nil
 }
 
+// Options returns the options v was made with (a copy of the key).
+func (v *Verifier) Options() Options {
+	o := v.opts
+	o.Key = slices.Clone(o.Key)
+	return o
+}
+
 // Detect returns the most likely format of s. With s.Format set (and not "auto") it
 // checks that the hash really has that shape and returns its parameters. When two
 // formats look alike (a bare hex digest with a salt column: salt+password or

@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/mapping"
-	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 // SmallRemainder is the share of users with passwords whose hashes the target cannot
@@ -71,10 +72,13 @@ type Recommendation struct {
 // Report is what preflight found. Rows = Valid + InvalidRows; each invalid row is
 // counted once, under its most important problem.
 type Report struct {
-	Plan       string `json:"plan,omitempty"`
-	Source     string `json:"source"`  // kind and path or table; never a DSN
-	Profile    string `json:"profile"` // the target's import rules: authgear | permissive
-	Identifier string `json:"identifier"`
+	Plan    string `json:"plan,omitempty"`
+	Source  string `json:"source"`  // kind and path or table; never a DSN
+	Profile string `json:"profile"` // the target's hash rules: authgear | permissive | kratos
+	// Rules says in a few words which hashes the target imports.
+	Rules      string     `json:"target_accepts"`
+	hashes     idp.Hashes // the target's hash rules (targets.Hashes)
+	Identifier string     `json:"identifier"`
 
 	Rows        int64                `json:"rows"`
 	Valid       int64                `json:"valid"`
@@ -177,13 +181,14 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 	r := &Report{
 		Plan:       p.File,
 		Source:     describeSource(p),
-		Profile:    Profile(p.Target),
+		hashes:     targets.Hashes(p),
 		Identifier: m.Identifier(),
 		Invalid:    map[string]int64{},
 		Examples:   map[string][]Problem{},
 		Formats:    map[string]FormatStat{},
 		Warned:     map[string]int64{},
 	}
+	r.Profile, r.Rules = r.hashes.Name(), r.hashes.Rules()
 	sc := &scan{r: r, opts: opts, m: m, start: start, total: -1}
 	// The schema gives progress its total and checkColumns the columns. A sampled run
 	// (the gate, on every run's start) has no progress to show and gets its columns
@@ -312,7 +317,7 @@ func (sc *scan) row(rec sources.Record) {
 	}
 	st, ok := r.Formats[u.PasswordFormat]
 	if !ok {
-		st.Importable = passwords.Importable(u.PasswordFormat, r.Profile)
+		st.Importable = r.hashes.Importable(u.PasswordFormat)
 		st.Weak = sc.m.Weak(u.PasswordFormat)
 	}
 	st.Count++
@@ -371,15 +376,6 @@ func (r *Report) invalid(opts Options, rec sources.Record, errs []*strategies.Er
 	if opts.OnInvalid != nil {
 		opts.OnInvalid(pr, errs)
 	}
-}
-
-// Profile returns the import rules of a target: a real Authgear, and the mock IdP in
-// its default profile, accept bcrypt only; the permissive mock accepts any known format.
-func Profile(t strategies.Target) string {
-	if t.Kind == strategies.TargetMockIDP && t.Profile == strategies.ProfilePermissive {
-		return strategies.ProfilePermissive
-	}
-	return strategies.ProfileAuthgear
 }
 
 func describeSource(p *strategies.Plan) string {
@@ -548,8 +544,11 @@ func columnOf(p *strategies.Plan, key string) string {
 // recommend chooses a strategy from how many hashes the target can import.
 func (r *Report) recommend() Recommendation {
 	target := "the target"
-	if r.Profile == strategies.ProfileAuthgear {
+	switch r.Profile {
+	case strategies.ProfileAuthgear:
 		target = "Authgear (bcrypt only)"
+	case "kratos":
+		target = "Ory Kratos (translated)"
 	}
 	withHash := r.Importable + r.NotImportable
 	switch {

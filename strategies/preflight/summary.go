@@ -18,11 +18,7 @@ func Summary(r *Report) string {
 		kv("Plan", r.Plan)
 	}
 	kv("Source", r.Source)
-	rules := "any format cutover can verify (permissive mock IdP)"
-	if r.Profile == strategies.ProfileAuthgear {
-		rules = "Authgear: bcrypt hashes only"
-	}
-	kv("Target accepts", rules)
+	kv("Target accepts", r.Rules)
 	kv("Identifier", r.Identifier)
 	b.WriteString("\n")
 	kv("Rows", strategies.GroupDigits(r.Rows))

@@ -2,45 +2,43 @@ package rehearse
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/bulk"
-	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
-// Authgear returns an Open that connects to the Authgear project p's target names: the
-// import goes to its Admin API, and users sign in through its Authentication Flow API at
-// target.signin_url (target.url when unset), as its login page would sign them in. The
-// Admin API client tells a user imported without a password from a wrong password.
+// AtRealTarget returns an Open that connects to the plan's own target (Authgear,
+// Kratos): the import goes to its admin API, and users sign in through its own sign-in
+// API, as its login page would sign them in (targets.SignIner).
 //
 // Unlike the mock IdP this target is real: the rehearsal's import stays there.
-func Authgear(p *strategies.Plan, log *slog.Logger) func(context.Context, *Hook) (*Target, error) {
+func AtRealTarget(p *strategies.Plan, log *slog.Logger) func(context.Context, *Hook) (*Target, error) {
 	return func(ctx context.Context, _ *Hook) (*Target, error) {
-		b, err := bulk.OpenTarget(ctx, p, log)
+		b, err := targets.Open(ctx, p, log)
 		if err != nil {
 			return nil, err
 		}
-		origin, err := strategies.Expand("target.signin_url", p.Target.SignInOrigin())
-		if err != nil {
+		si, ok, err := targets.SignIner(ctx, p, log)
+		if err != nil || !ok {
+			if b.Close != nil {
+				b.Close()
+			}
+			if err == nil {
+				err = fmt.Errorf("a %s target offers no sign-in API to rehearse with", p.Target.Kind)
+			}
 			return nil, err
 		}
-		var lookup idp.Looker
-		if l, ok := b.Importer.(idp.Looker); ok {
-			lookup = l
-		}
-		af, err := idp.NewAuthFlow(idp.AuthFlowConfig{BaseURL: origin, Lookup: lookup, Log: log})
-		if err != nil {
-			return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.signin_url", Message: "cannot sign users in there", Err: err}
-		}
-		return &Target{Bulk: b, SignIn: af, Name: "Authgear at " + b.Name + " (sign-ins at " + origin + ")", Close: b.Close}, nil
+		k, _ := strategies.TargetKindOf(p.Target.Kind)
+		return &Target{Bulk: b, SignIn: si, Name: k.Title + " at " + b.URL, Close: b.Close}, nil
 	}
 }
 
 // AtTarget reports whether p is rehearsed at its own target rather than at the mock
-// IdP: a bulk plan aimed at Authgear is (Authgear's sign-in API proves the passwords).
+// IdP: a bulk plan aimed at a real target whose sign-in API can prove the passwords.
 func AtTarget(p *strategies.Plan) bool {
-	return p.Target.Kind == strategies.TargetAuthgear && p.Strategy == strategies.StrategyBulk
+	return p.Target.Kind != strategies.TargetMockIDP && p.Strategy == strategies.StrategyBulk
 }
 
 // MockPlan is p aimed at the in-process mock IdP with the plan's profile; an authgear

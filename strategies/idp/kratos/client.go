@@ -524,3 +524,53 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// AdminURL returns the admin API's base URL ("" when none was given).
+func (c *Client) AdminURL() string {
+	if c.admin == nil {
+		return ""
+	}
+	return c.admin.String()
+}
+
+// PublicURL returns the public API's base URL ("" when none was given).
+func (c *Client) PublicURL() string {
+	if c.public == nil {
+		return ""
+	}
+	return c.public.String()
+}
+
+// SetRetry replaces the retry policy (a live check tries once).
+func (c *Client) SetRetry(r Retry) { c.retry = r }
+
+// Ping lists one identity through the admin API: it answers only to a caller the
+// admin API lets in (the API key, on Ory Network).
+func (c *Client) Ping(ctx context.Context) error {
+	if c.admin == nil {
+		return errors.New("kratos: no admin URL")
+	}
+	status, data, _, err := c.send(ctx, c.admin, http.MethodGet, PathIdentities+"?page_size=1", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return decodeError(status, data)
+	}
+	return nil
+}
+
+// PingPublic asks the public API whether it is ready.
+func (c *Client) PingPublic(ctx context.Context) error {
+	if c.public == nil {
+		return errors.New("kratos: no public URL")
+	}
+	status, data, _, err := c.send(ctx, c.public, http.MethodGet, "/health/ready", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return decodeError(status, data)
+	}
+	return nil
+}

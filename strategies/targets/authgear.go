@@ -1,4 +1,4 @@
-package preflight
+package targets
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -15,15 +16,76 @@ import (
 	"github.com/cutover/cutover/strategies/idp"
 )
 
+// openAuthgear connects to an Authgear-compatible target described by the plan: the
+// target's URL, project, key_file and key_id. The client looks users up and deletes them
+// through the Admin API GraphQL; for a mock IdP given by URL it adds the mock's listing
+// (Finder) and batch deletion.
+func openAuthgear(_ context.Context, p *strategies.Plan, log *slog.Logger) (*idp.Target, error) {
+	t := p.Target
+	if t.URL == "" {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url",
+			Message: "missing; an in-process mock IdP is started by `cutover run` and `cutover rehearse`, otherwise give the target's URL"}
+	}
+	keyPath, err := p.Resolve("target.key_file", t.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if keyPath == "" {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "missing; give the Admin API private key (PEM) file"}
+	}
+	key, err := idp.LoadKey(keyPath)
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.key_file", Message: "cannot use the Admin API key", Err: err}
+	}
+	url, err := strategies.Expand("target.url", t.URL)
+	if err != nil {
+		return nil, err
+	}
+	c, err := idp.New(idp.Config{BaseURL: url, Project: t.Project, KeyID: t.KeyID, Key: key, Log: log})
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.url", Message: "cannot use the target URL", Err: err}
+	}
+	out := &idp.Target{Importer: c, Hashes: idp.ProfileHashes(strategies.ProfileAuthgear), Name: c.BaseURL(), URL: url}
+	if t.Kind == strategies.TargetMockIDP {
+		out.Importer = &idp.MockClient{Client: c}
+		if t.Profile != "" {
+			out.Hashes = idp.ProfileHashes(t.Profile)
+		}
+	}
+	return out, nil
+}
+
+// authgearSignIn signs users in through the project's Authentication Flow API at
+// target.signin_url (target.url when unset), as its login page would; the Admin API
+// tells a user imported without a password from a wrong password.
+func authgearSignIn(ctx context.Context, p *strategies.Plan, log *slog.Logger) (strategies.SignIner, error) {
+	b, err := openAuthgear(ctx, p, log)
+	if err != nil {
+		return nil, err
+	}
+	origin, err := strategies.Expand("target.signin_url", p.Target.SignInOrigin())
+	if err != nil {
+		return nil, err
+	}
+	var lookup idp.Looker
+	if l, ok := b.Importer.(idp.Looker); ok {
+		lookup = l
+	}
+	af, err := idp.NewAuthFlow(idp.AuthFlowConfig{BaseURL: origin, Lookup: lookup, Log: log})
+	if err != nil {
+		return nil, &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "target.signin_url", Message: "cannot sign users in there", Err: err}
+	}
+	return af, nil
+}
+
 // checkTimeout bounds the target check: the wizard waits on it.
 const checkTimeout = 15 * time.Second
 
-// CheckTarget describes the in-process mock IdP, or checks an Authgear-compatible
-// target live: its discovery document is reachable and its Admin API takes the key
-// (asking for an import job that does not exist must be a 404, not a 403).
-func CheckTarget(ctx context.Context, p *strategies.Plan) (string, error) {
+// checkMock describes the in-process mock IdP, or checks a mock IdP given by URL as
+// an Authgear.
+func checkMock(ctx context.Context, p *strategies.Plan) (string, error) {
 	t := p.Target
-	if t.Kind == strategies.TargetMockIDP && t.URL == "" {
+	if t.URL == "" {
 		profile := cmp.Or(t.Profile, strategies.ProfileAuthgear)
 		what := "imports bcrypt hashes only, like Authgear; other formats follow bulk.unsupported_hash"
 		if profile == strategies.ProfilePermissive {
@@ -31,6 +93,14 @@ func CheckTarget(ctx context.Context, p *strategies.Plan) (string, error) {
 		}
 		return fmt.Sprintf("Mock IdP: started in-process for the run (users kept in .cutover/mockidp); profile %s %s.", profile, what), nil
 	}
+	return checkAuthgear(ctx, p)
+}
+
+// checkAuthgear checks an Authgear-compatible target live: its discovery document is
+// reachable and its Admin API takes the key (asking for an import job that does not
+// exist must be a 404, not a 403).
+func checkAuthgear(ctx context.Context, p *strategies.Plan) (string, error) {
+	t := p.Target
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	base, err := strategies.Expand("target.url", t.URL)
