@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/idp/kratos"
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/preflight"
 )
@@ -23,7 +25,37 @@ source, the field mapping and the target; 'cutover wizard' writes one and
 'cutover run --plan FILE' replays it.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newPlanCheckCmd(a))
+	cmd.AddCommand(newPlanCheckCmd(a), newPlanSchemaCmd(a))
+	return cmd
+}
+
+func newPlanSchemaCmd(a *app) *cobra.Command {
+	var plan, id string
+	cmd := &cobra.Command{
+		Use:   "kratos-schema --plan FILE",
+		Short: "Print an Ory Kratos identity schema that fits the plan's mapping",
+		Long: `Print a Kratos identity schema (JSON) with one trait per field the plan maps:
+email, phone_number and preferred_username as password identifiers, the profile
+fields and custom attributes as traits. Load it into Kratos (identity.schemas) under
+--id and set target.schema_id to it. Legacy id, roles and groups are kept in each
+identity's metadata_admin. Exit codes: 0 printed, 2 bad flags or plan.`,
+		Example: "  cutover plan kratos-schema --plan plan.yaml > identity.schema.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := strategies.LoadPlan(plan)
+			if err != nil {
+				return err
+			}
+			b, err := kratos.Schema(&p.Mapping, cmp.Or(id, p.Target.SchemaID, "user"))
+			if err == nil {
+				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&plan, "plan", "", "the plan whose mapping the schema fits (required)")
+	cmd.Flags().StringVar(&id, "id", "", "the schema's id (default: target.schema_id, else user)")
+	_ = cmd.MarkFlagRequired("plan")
 	return cmd
 }
 
