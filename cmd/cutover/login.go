@@ -12,8 +12,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/idp"
-	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/signin"
+	"github.com/cutover/cutover/strategies/targets"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 )
@@ -38,9 +38,9 @@ func newLoginCmd(a *app) *cobra.Command {
   --authgear URL  Authgear's Authentication Flow API at the project's public origin
                   (identify by login id, then primary password), as its login page
                   signs users in; prints {ok, subject, note} as JSON
-  --plan FILE     the same at the plan's Authgear target (target.signin_url, default
-                  target.url); its Admin API also names the user's id and tells a
-                  user imported without a password from a wrong password
+  --plan FILE     the same at the plan's target: Authgear (target.signin_url, default
+                  target.url; its Admin API names the user and tells no_password),
+                  or Ory Kratos (its login API flow at target.public_url)
 
 A refusal at Authgear says Authgear's reason: invalid_credentials, disabled,
 unknown_user, or no_password (with --plan).
@@ -63,7 +63,7 @@ disabled, ...) or the IdP failed, 2 bad flags.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.idp, "idp", "", "issuer URL of the IdP (its /.well-known/openid-configuration is read)")
 	fl.StringVar(&f.authgear, "authgear", "", "public origin of an Authgear project (its Authentication Flow API)")
-	fl.StringVar(&f.plan, "plan", "", "sign in at this plan's Authgear target, looking the user up through its Admin API")
+	fl.StringVar(&f.plan, "plan", "", "sign in at this plan's target (authgear or kratos)")
 	fl.StringVar(&f.email, "email", "", "email (or phone number / username) to sign in with")
 	fl.StringVar(&f.clientID, "client-id", "cutover", "OAuth client id (public, no secret)")
 	fl.BoolVar(&f.json, "json", false, "print {claims, access_token_expiry, scope} instead of the bare claims")
@@ -90,7 +90,7 @@ func readPassword(r io.Reader, example string) (string, error) {
 func runLogin(cmd *cobra.Command, a *app, f loginFlags) error {
 	ctx := cmd.Context()
 	if n := len(slices.DeleteFunc([]string{f.idp, f.authgear, f.plan}, func(s string) bool { return s == "" })); n != 1 {
-		return usagef("give exactly one of --idp (password grant), --authgear (an Authgear project's origin) or --plan (its Authgear target); got %d", n)
+		return usagef("give exactly one of --idp (password grant), --authgear (an Authgear project's origin) or --plan (its target); got %d", n)
 	}
 	password, err := readPassword(a.stdin, "echo 'secret' | cutover login ...")
 	if err != nil {
@@ -133,14 +133,14 @@ func loginAuthgear(ctx context.Context, a *app, f loginFlags, password string) e
 		if err != nil {
 			return err
 		}
-		if p.Target.Kind != strategies.TargetAuthgear {
-			return usagef("--plan: %s's target is %q; --plan signs in at an authgear target only (use --idp for the mock IdP)", f.plan, p.Target.Kind)
-		}
-		t, err := rehearse.AtRealTarget(p, a.log)(ctx, nil)
+		si, ok, err := targets.SignIner(ctx, p, a.log)
 		if err != nil {
 			return err
 		}
-		return printSignIn(ctx, a, t.SignIn, f.email, password)
+		if !ok {
+			return usagef("--plan: %s's target is %q, which has no sign-in API here (use --idp for the mock IdP)", f.plan, p.Target.Kind)
+		}
+		return printSignIn(ctx, a, si, f.email, password)
 	}
 	af, err := idp.NewAuthFlow(idp.AuthFlowConfig{BaseURL: f.authgear, Log: a.log})
 	if err != nil {

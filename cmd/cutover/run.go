@@ -18,6 +18,7 @@ import (
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/lazy"
 	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/targets"
 )
@@ -80,18 +81,22 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	o := strategies.RunOptions{DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
+		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second)}
 	s, _ := rehearse.StrategyOf(p.Strategy)
-	if s.Runner == nil {
+	var rep *strategies.Report
+	switch k, _ := strategies.TargetKindOf(p.Target.Kind); {
+	case s.Runner == nil && k.PreImport: // lazy into Kratos: its first step
+		rep, err = lazy.PreImport(ctx, p, &bulk.Runner{OpenTarget: targetOpener(a.log), Log: a.log}, o)
+	case s.Runner == nil:
 		return runLazyPlan(p)
+	default:
+		r := s.Runner(targetOpener(a.log), a.log)
+		if ar, ok := r.(*authonly.Runner); ok {
+			return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
+		}
+		rep, err = r.Run(ctx, p, o)
 	}
-	r := s.Runner(targetOpener(a.log), a.log)
-	if ar, ok := r.(*authonly.Runner); ok {
-		return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
-	}
-	rep, err := r.Run(ctx, p, strategies.RunOptions{
-		DryRun: f.dryRun, Resume: f.resume, OnlyFailed: f.onlyFailed,
-		Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
-	})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 package lazy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -179,7 +180,9 @@ func newBridge(cfg Config) (*Bridge, error) {
 		caller: cfg.CallerTimeout, floor: cfg.VerifyFloor,
 	}
 	if b.dialect == "" {
-		b.dialect = strategies.DialectAuthproject
+		// The dialect the plan's target calls the bridge in.
+		k, _ := strategies.TargetKindOf(p.Target.Kind)
+		b.dialect = cmp.Or(k.Dialect, strategies.DialectAuthproject)
 	}
 	if b.format == "auto" {
 		b.format = ""

@@ -574,3 +574,67 @@ func (c *Client) PingPublic(ctx context.Context) error {
 	}
 	return nil
 }
+
+// identityWithPassword is an identity as GET /admin/identities/{id}?include_credential=password
+// returns it: the password credential's config says whether it waits for the hook.
+type identityWithPassword struct {
+	Found
+	Credentials struct {
+		Password *struct {
+			Config struct {
+				HashedPassword           string `json:"hashed_password"`
+				UsePasswordMigrationHook bool   `json:"use_password_migration_hook"`
+			} `json:"config"`
+		} `json:"password"`
+	} `json:"credentials"`
+}
+
+// SetHashIfHookPending gives the identity holding identifier the hash, if and only if
+// it still waits for the password-migration hook with no hash of its own: an identity
+// the lazy strategy pre-imported whose user never signed in. It returns the identity's
+// id when it set the hash, "" when the identity is not such (it has a password: the
+// hook already ran, or bulk imported one), or is gone. Kratos drops the hook flag with
+// the new credential.
+//
+// A user signing in between the look and the write has their own password stored by
+// Kratos and then replaced by the legacy hash of the same password (the legacy system
+// is frozen by then): their password still works.
+func (c *Client) SetHashIfHookPending(ctx context.Context, identifier, hash string) (string, error) {
+	f, err := c.FindByIdentifier(ctx, identifier)
+	if err != nil || f == nil {
+		return "", err
+	}
+	status, data, _, err := c.send(ctx, c.admin, http.MethodGet, PathIdentities+"/"+url.PathEscape(f.ID)+"?include_credential=password", nil)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", decodeError(status, data)
+	}
+	var id identityWithPassword
+	if err := json.Unmarshal(data, &id); err != nil {
+		return "", fmt.Errorf("kratos: decode identity: %w", err)
+	}
+	pw := id.Credentials.Password
+	if pw == nil || !pw.Config.UsePasswordMigrationHook || pw.Config.HashedPassword != "" {
+		return "", nil
+	}
+	if err := CheckHash(hash); err != nil {
+		return "", err
+	}
+	body, err := json.Marshal(map[string]any{
+		"schema_id": id.SchemaID, "traits": id.Traits, "state": id.State, "metadata_admin": id.MetadataAdmin,
+		"credentials": credentials{Password: &passwordCred{Config: passwordConfig{HashedPassword: hash}}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("kratos: encode identity: %w", err)
+	}
+	status, data, _, err = c.send(ctx, c.admin, http.MethodPut, PathIdentities+"/"+url.PathEscape(f.ID), body)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", decodeError(status, data)
+	}
+	return f.ID, nil
+}

@@ -6,10 +6,16 @@ import (
 	"net/http"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/passwords"
 )
+
+// pendingLookups is how many identities found already there are checked at once for
+// a pending migration hook.
+const pendingLookups = 8
 
 // PasswordType is the idp.Password type of a hash already in Kratos's syntax.
 const PasswordType = "kratos"
@@ -58,13 +64,32 @@ func (t Target) ImportUsers(ctx context.Context, b *idp.ImportBatch) (*idp.Job, 
 	if err != nil {
 		return nil, err
 	}
-	j := &idp.Job{ID: "", Status: idp.StatusCompleted, Summary: &idp.Summary{Total: len(res)}, Details: make([]idp.Detail, len(res))}
+	// Identities already there may be the lazy pre-import's, waiting for the hook: they
+	// get their hash (the sweep). Each needs a look and a write, so several go at once.
+	pending := make([]string, len(res))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(pendingLookups)
+	for i, r := range res {
+		if r.Outcome == strategies.OutcomeSkipped {
+			g.Go(func() (err error) {
+				pending[i], err = t.givePendingHash(gctx, ids[i], b.Passwords[i])
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	j := &idp.Job{Status: idp.StatusCompleted, Summary: &idp.Summary{Total: len(res)}, Details: make([]idp.Detail, len(res))}
 	for i, r := range res {
 		d := idp.Detail{Index: i, UserID: r.ID}
-		switch r.Outcome {
-		case strategies.OutcomeInserted:
+		switch {
+		case r.Outcome == strategies.OutcomeInserted:
 			d.Outcome = "inserted"
-		case strategies.OutcomeSkipped:
+		case r.Outcome == strategies.OutcomeSkipped && pending[i] != "":
+			d.Outcome, d.UserID = "updated", pending[i]
+			d.Warnings = []idp.Warning{{Message: ReasonHookHashSet}}
+		case r.Outcome == strategies.OutcomeSkipped:
 			d.Outcome = "skipped"
 			if b.Upsert {
 				r.Reason += " (Kratos's batch import cannot update an identity: bulk.upsert does not apply)"
@@ -77,6 +102,21 @@ func (t Target) ImportUsers(ctx context.Context, b *idp.ImportBatch) (*idp.Job, 
 		j.Details[i] = d
 	}
 	return j, nil
+}
+
+// ReasonHookHashSet is why a user already at Kratos was updated: the lazy strategy's
+// pre-import left them waiting for the migration hook, they never signed in, and the
+// import (the sweep) gave them their legacy hash.
+const ReasonHookHashSet = "pre-imported for the migration hook and never signed in: the legacy hash, translated, is now their password at Kratos"
+
+// givePendingHash gives an identity that was already there its translated hash when it
+// still waits for the migration hook (see Client.SetHashIfHookPending).
+func (t Target) givePendingHash(ctx context.Context, id Identity, pw *idp.Password) (string, error) {
+	ident := identifierOf(id.Traits)
+	if pw == nil || pw.Type != PasswordType || ident == "" {
+		return "", nil
+	}
+	return t.SetHashIfHookPending(ctx, ident, pw.Hash)
 }
 
 // LookupUser implements idp.Looker: the identity whose credentials identifier is value.
