@@ -285,16 +285,21 @@ func (r runReport) reasonCount(substr string) int64 {
 type bulkRun struct {
 	Plan    string
 	DSN     string            // the source DSN, passed as LEGACY_DSN (plans say ${LEGACY_DSN})
-	IDP     *mockIDP          // its admin key is copied in for the plan's key_file
+	IDP     *mockIDP          // its admin key is copied in for the plan's key_file; nil for Kratos
+	Env     []string          // more environment, e.g. BRIDGE_SECRET
 	Args    []string          // extra flags, e.g. --resume
 	Volumes map[string]string // e.g. a run directory that must survive the container
 }
 
 func (b bulkRun) spec() cutoverSpec {
+	files := map[string]string{"plan.yaml": b.Plan}
+	if b.IDP != nil {
+		files[idpKeyFile] = b.IDP.KeyPEM
+	}
 	return cutoverSpec{
 		Args:    append([]string{"run", "--plan", "plan.yaml", "--json"}, b.Args...),
-		Env:     []string{"LEGACY_DSN=" + b.DSN},
-		Files:   map[string]string{"plan.yaml": b.Plan, idpKeyFile: b.IDP.KeyPEM},
+		Env:     append([]string{"LEGACY_DSN=" + b.DSN}, b.Env...),
+		Files:   files,
 		Volumes: b.Volumes,
 	}
 }

@@ -54,6 +54,7 @@ type suite struct {
 	image      string // the per-run cutover image
 	pg         images.Image
 	maria      images.Image
+	kratos     images.Image // Ory Kratos, built from the module proxy
 	log        *slog.Logger
 }
 
@@ -168,6 +169,10 @@ func setUp(ctx context.Context, log *slog.Logger) (*suite, error) {
 		return s, err
 	}
 	log.Info("mariadb image ready", "image", s.maria.Ref, "flavour", s.maria.Flavour, "built", s.maria.Built, "took", s.maria.Took.Round(time.Millisecond))
+	if s.kratos, err = images.Kratos(ctx, pool.Client, images.KratosOptions{Options: opts}); err != nil {
+		return s, err
+	}
+	log.Info("kratos image ready", "image", s.kratos.Ref, "built", s.kratos.Built, "took", s.kratos.Took.Round(time.Millisecond))
 	return s, nil
 }
 

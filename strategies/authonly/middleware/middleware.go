@@ -3,7 +3,9 @@
 // strategy). It verifies the bearer access token through the IdP's discovery document
 // and JWKS (issuer, audience, expiry, signature), finds the local user by the IdP id
 // column, links a legacy user by verified email on first sign-in, and otherwise asks
-// the app to get or create one. It needs only the standard library and coreos/go-oidc,
+// the app to get or create one. For an IdP whose sign-ins end in sessions rather than
+// access tokens (Ory Kratos), Config.Sessions verifies the session instead
+// (KratosSessions asks Kratos's /sessions/whoami). It needs only the standard library and coreos/go-oidc,
 // and works with any router that takes http.Handler (chi, gin via gin.WrapH, echo via
 // echo.WrapMiddleware).
 //
@@ -103,6 +105,10 @@ type Config[U any] struct {
 	IgnoreUserinfoEmail bool
 	// Log receives one line per refused or failed request (never a token); nil discards.
 	Log *slog.Logger
+	// Sessions, when set, verifies the IdP's sessions instead of OIDC access tokens
+	// (KratosSessions for Ory Kratos); Issuer, ClientID and DiscoveryURL are then unused,
+	// and emails come from the session's identity only.
+	Sessions SessionVerifier
 }
 
 // DefaultTimeout bounds each call to the IdP when the Config does not say otherwise:
@@ -122,11 +128,19 @@ type Middleware[U any] struct {
 
 // New fetches the IdP's discovery document and returns the middleware.
 func New[U any](ctx context.Context, cfg Config[U]) (*Middleware[U], error) {
-	if cfg.Issuer == "" || cfg.ClientID == "" {
-		return nil, errors.New("middleware: Issuer and ClientID are required")
-	}
 	if cfg.Store == nil {
 		return nil, errors.New("middleware: Store is required")
+	}
+	if cfg.Sessions != nil {
+		cfg.IgnoreUserinfoEmail = true
+		m := &Middleware[U]{cfg: cfg, log: cfg.Log}
+		if m.log == nil {
+			m.log = slog.New(slog.DiscardHandler)
+		}
+		return m, nil
+	}
+	if cfg.Issuer == "" || cfg.ClientID == "" {
+		return nil, errors.New("middleware: Issuer and ClientID are required")
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -185,15 +199,8 @@ func WithUser[U any](ctx context.Context, user U, id Identity) context.Context {
 // WWW-Authenticate; the others reach next with the local user on their context.
 func (m *Middleware[U]) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
+		raw, id, ok := m.identify(w, r)
 		if !ok {
-			m.unauthorized(w, "an access token is required (Authorization: Bearer ...)")
-			return
-		}
-		id, err := m.Verify(r.Context(), raw)
-		if err != nil {
-			m.log.Info("access token refused", "path", r.URL.Path, "err", err)
-			m.unauthorized(w, "the access token is invalid or expired")
 			return
 		}
 		user, err := m.Resolve(r.Context(), raw, &id)
@@ -211,6 +218,39 @@ func (m *Middleware[U]) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), user, id)))
 	})
+}
+
+// identify verifies the request's access token (or session) and says who it is; on
+// failure it has answered 401 (or 502 when the IdP could not answer).
+func (m *Middleware[U]) identify(w http.ResponseWriter, r *http.Request) (raw string, id Identity, ok bool) {
+	if m.cfg.Sessions != nil {
+		id, err := m.cfg.Sessions.VerifySession(r.Context(), r)
+		switch {
+		case errors.Is(err, ErrNoSession):
+			m.unauthorized(w, "a session is required (X-Session-Token, or the session cookie)")
+		case errors.Is(err, errSessionRefused):
+			m.log.Info("session refused", "path", r.URL.Path)
+			m.unauthorized(w, "the session is invalid or expired")
+		case err != nil:
+			m.log.Error("verify session", "path", r.URL.Path, "err", err)
+			http.Error(w, "the session could not be checked; try again", http.StatusBadGateway)
+		default:
+			return "", id, true
+		}
+		return "", Identity{}, false
+	}
+	raw, ok = bearer(r)
+	if !ok {
+		m.unauthorized(w, "an access token is required (Authorization: Bearer ...)")
+		return "", Identity{}, false
+	}
+	id, err := m.Verify(r.Context(), raw)
+	if err != nil {
+		m.log.Info("access token refused", "path", r.URL.Path, "err", err)
+		m.unauthorized(w, "the access token is invalid or expired")
+		return "", Identity{}, false
+	}
+	return raw, id, true
 }
 
 // bearer extracts the token of an "Authorization: Bearer" header.
