@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"slices"
 	"net/url"
 	"strings"
 )
@@ -20,15 +21,78 @@ type TargetKind struct {
 	// flagged for the target's password-migration hook: the target calls the bridge only
 	// for users it already holds (Ory Kratos).
 	PreImport bool
+	// Fields are the target.* settings the wizard asks for this kind, in order.
+	Fields []TargetField
 	// validate checks the target fields this kind needs, beyond kind itself.
 	validate func(t *Target, bad badFunc) error
 }
 
+// TargetField is one target.* setting as the wizard asks for it.
+type TargetField struct {
+	Key         string // the key under target: ("url", "public_url"...)
+	Title       string
+	Placeholder string
+	Help        string
+	Required    bool
+	// EnvRef says the value must be a ${VAR} reference (a secret).
+	EnvRef bool
+	// Options, when set, make the field a choice of [label, value] pairs.
+	Options [][2]string
+}
+
 // targetKinds is the table of targets, in the order the wizard offers them.
 var targetKinds = []TargetKind{
-	{Name: TargetMockIDP, Title: "the bundled mock IdP (rehearse here first)", Dialect: DialectAuthproject, validate: validateMock},
-	{Name: TargetAuthgear, Title: "Authgear (cloud or self-hosted)", Dialect: DialectAuthproject, validate: validateAuthgear},
-	{Name: TargetKratos, Title: "Ory Kratos (self-hosted, or Ory Network)", Dialect: DialectKratos, PreImport: true, validate: validateKratos},
+	{Name: TargetMockIDP, Title: "the bundled mock IdP, in-process (rehearse safely)", Dialect: DialectAuthproject, validate: validateMock,
+		Fields: []TargetField{{Key: "profile", Title: "Mock IdP profile", Options: [][2]string{
+			{"authgear: imports bcrypt only, like production", ProfileAuthgear},
+			{"permissive: imports any hash it can verify", ProfilePermissive}}}}},
+	{Name: TargetAuthgear, Title: "an Authgear-compatible endpoint", Dialect: DialectAuthproject, validate: validateAuthgear,
+		Fields: []TargetField{
+			{Key: "url", Title: "Endpoint URL", Placeholder: "https://myapp.authgear.cloud", Required: true},
+			{Key: "project", Title: "Project id", Help: "the Admin API JWT audience", Required: true},
+			{Key: "key_file", Title: "Admin API key file", Help: "Advanced > Admin API: download the private key (PEM)", Required: true},
+			{Key: "key_id", Title: "Key id (optional)", Help: "the kid shown next to the key"}}},
+	{Name: TargetKratos, Title: "Ory Kratos: legacy hashes translated (self-hosted or Ory Network)", Dialect: DialectKratos, PreImport: true, validate: validateKratos,
+		Fields: []TargetField{
+			{Key: "url", Title: "Admin API URL", Placeholder: "http://127.0.0.1:4434", Help: "port 4434 when self-hosted; the project URL on Ory Network", Required: true},
+			{Key: "public_url", Title: "Public API URL", Placeholder: "http://127.0.0.1:4433", Help: "where users sign in (rehearsals, cutover login)"},
+			{Key: "schema_id", Title: "Identity schema id (optional)", Placeholder: "user", Help: "'cutover plan kratos-schema' prints one that fits this plan"},
+			{Key: "api_key", Title: "API key (Ory Network only)", Placeholder: "${ORY_API_KEY}", Help: "a ${VAR} reference; empty when self-hosted", EnvRef: true}}},
+}
+
+// Field returns the target setting named key (TargetField.Key), or nil.
+func (t *Target) Field(key string) *string {
+	switch key {
+	case "url":
+		return &t.URL
+	case "public_url":
+		return &t.PublicURL
+	case "api_key":
+		return &t.APIKey
+	case "schema_id":
+		return &t.SchemaID
+	case "profile":
+		return &t.Profile
+	case "project":
+		return &t.Project
+	case "key_file":
+		return &t.KeyFile
+	case "key_id":
+		return &t.KeyID
+	case "signin_url":
+		return &t.SignInURL
+	}
+	return nil
+}
+
+// Keep clears the target settings kind k does not use (a wizard user who changed
+// their mind about the target leaves none behind).
+func (t *Target) Keep(k TargetKind) {
+	for _, key := range []string{"url", "public_url", "api_key", "schema_id", "profile", "project", "key_file", "key_id", "signin_url"} {
+		if !slices.ContainsFunc(k.Fields, func(f TargetField) bool { return f.Key == key }) {
+			*t.Field(key) = ""
+		}
+	}
 }
 
 // TargetKinds returns the target kinds, in the order the wizard offers them.

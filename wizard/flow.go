@@ -275,11 +275,8 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 			return "", err
 		}
 	case stepTargetDetail:
-		if p.Target.Kind == strategies.TargetAuthgear {
-			p.Target.Profile = ""
-		} else {
-			p.Target.URL, p.Target.Project, p.Target.KeyFile, p.Target.KeyID = "", "", "", ""
-		}
+		k, _ := strategies.TargetKindOf(p.Target.Kind)
+		p.Target.Keep(k)
 		if s.env.CheckTarget == nil {
 			return "", nil // nothing to check with; the run will say
 		}

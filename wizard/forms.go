@@ -307,29 +307,47 @@ func (s *state) passwordDetailFields() []huh.Field {
 }
 
 func (s *state) targetField() huh.Field {
-	return s.choice(huh.NewSelect[string](), "Which identity provider?", &s.plan.Target.Kind,
-		huh.NewOption("the bundled mock IdP, in-process (rehearse safely)", strategies.TargetMockIDP),
-		huh.NewOption("an Authgear-compatible endpoint", strategies.TargetAuthgear),
-	)
+	var opts []huh.Option[string]
+	for _, k := range strategies.TargetKinds() {
+		opts = append(opts, huh.NewOption(k.Title, k.Name))
+	}
+	return s.choice(huh.NewSelect[string](), "Which identity provider?", &s.plan.Target.Kind, opts...)
 }
 
+// targetDetailFields asks for the settings the chosen kind of target needs, as its row
+// of strategies.TargetKinds lists them.
 func (s *state) targetDetailFields() []huh.Field {
 	t := &s.plan.Target
-	if t.Kind != strategies.TargetAuthgear {
-		if t.Profile == "" {
-			t.Profile = strategies.ProfileAuthgear
+	k, _ := strategies.TargetKindOf(t.Kind)
+	var fields []huh.Field
+	for _, f := range k.Fields {
+		v := t.Field(f.Key)
+		if len(f.Options) > 0 {
+			if *v == "" {
+				*v = f.Options[0][1]
+			}
+			var opts []huh.Option[string]
+			for _, o := range f.Options {
+				opts = append(opts, huh.NewOption(o[0], o[1]))
+			}
+			fields = append(fields, s.choice(huh.NewSelect[string](), f.Title, v, opts...))
+			continue
 		}
-		return []huh.Field{s.choice(huh.NewSelect[string](), "Mock IdP profile", &t.Profile,
-			huh.NewOption("authgear: imports bcrypt only, like production", strategies.ProfileAuthgear),
-			huh.NewOption("permissive: imports any hash it can verify", strategies.ProfilePermissive),
-		)}
+		in := huh.NewInput().Placeholder(f.Placeholder).Description(f.Help)
+		key, envRef, req := "target."+f.Key, f.EnvRef, f.Required
+		in.Validate(func(val string) error {
+			val = strings.TrimSpace(val)
+			switch {
+			case req && val == "":
+				return fmt.Errorf("%s: required", key)
+			case envRef && val != "" && !strategies.IsEnvRef(val):
+				return fmt.Errorf("%s: write a ${VAR} reference, e.g. ${ORY_API_KEY}, and export the variable", key)
+			}
+			return nil
+		})
+		fields = append(fields, s.text(in, f.Title, v))
 	}
-	return []huh.Field{
-		s.text(huh.NewInput().Placeholder("https://myapp.authgear.cloud").Validate(required("target.url", &t.URL)), "Endpoint URL", &t.URL),
-		s.text(huh.NewInput().Description("the Admin API JWT audience").Validate(required("target.project", &t.Project)), "Project id", &t.Project),
-		s.text(huh.NewInput().Description("Advanced > Admin API: download the private key (PEM)").Validate(required("target.key_file", &t.KeyFile)), "Admin API key file", &t.KeyFile),
-		s.text(huh.NewInput().Description("the kid shown next to the key"), "Key id (optional)", &t.KeyID),
-	}
+	return fields
 }
 
 func (s *state) optionFields() []huh.Field {

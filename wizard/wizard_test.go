@@ -76,6 +76,21 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 				"Mock IdP profile [Enter keeps: authgear: imports bcrypt only, like production]"},
 		},
 		{
+			name: "kratos",
+			input: concat(
+				[]string{"", "", "", "", ""},
+				mappingDefaults,
+				[]string{"", ""},
+				[]string{""},
+				[]string{"3", "http://127.0.0.1:4434", "http://127.0.0.1:4433", "user", "ORY-LITERAL-KEY", "${ORY_API_KEY}"}, // a literal key is refused
+				[]string{"", "", "2", ""},
+				[]string{"", ""},
+			),
+			strategy: "bulk",
+			wantOut: []string{"Ory Kratos: legacy hashes translated", "target.api_key: write a ${VAR} reference",
+				"Which identity provider? [Enter keeps: the bundled mock IdP, in-process (rehearse safely)]"},
+		},
+		{
 			name: "lazy",
 			input: concat(
 				[]string{"2", "", "", "", ""},
