@@ -1,8 +1,8 @@
 package strategies
 
 import (
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 )
 
