@@ -14,6 +14,10 @@ import (
 type TargetKind struct {
 	Name  string // target.kind
 	Title string // what the wizard offers
+	Label string // its name in reports: "Ory Kratos"
+	// Imitates names the kind whose rules this one imitates (the mock IdP imitates
+	// Authgear): reports that compare targets list the original only.
+	Imitates string
 	// Dialect is how the target calls `cutover bridge` in a lazy migration (lazy.dialect's
 	// default for this target).
 	Dialect string
@@ -42,17 +46,17 @@ type TargetField struct {
 
 // targetKinds is the table of targets, in the order the wizard offers them.
 var targetKinds = []TargetKind{
-	{Name: TargetMockIDP, Title: "the bundled mock IdP, in-process (rehearse safely)", Dialect: DialectAuthproject, validate: validateMock,
+	{Name: TargetMockIDP, Title: "the bundled mock IdP, in-process (rehearse safely)", Label: "the mock IdP", Imitates: TargetAuthgear, Dialect: DialectAuthproject, validate: validateMock,
 		Fields: []TargetField{{Key: "profile", Title: "Mock IdP profile", Options: [][2]string{
 			{"authgear: imports bcrypt only, like production", ProfileAuthgear},
 			{"permissive: imports any hash it can verify", ProfilePermissive}}}}},
-	{Name: TargetAuthgear, Title: "an Authgear-compatible endpoint", Dialect: DialectAuthproject, validate: validateAuthgear,
+	{Name: TargetAuthgear, Title: "an Authgear-compatible endpoint", Label: "Authgear", Dialect: DialectAuthproject, validate: validateAuthgear,
 		Fields: []TargetField{
 			{Key: "url", Title: "Endpoint URL", Placeholder: "https://myapp.authgear.cloud", Required: true},
 			{Key: "project", Title: "Project id", Help: "the Admin API JWT audience", Required: true},
 			{Key: "key_file", Title: "Admin API key file", Help: "Advanced > Admin API: download the private key (PEM)", Required: true},
 			{Key: "key_id", Title: "Key id (optional)", Help: "the kid shown next to the key"}}},
-	{Name: TargetKratos, Title: "Ory Kratos: legacy hashes translated (self-hosted or Ory Network)", Dialect: DialectKratos, PreImport: true, validate: validateKratos,
+	{Name: TargetKratos, Title: "Ory Kratos: legacy hashes translated (self-hosted or Ory Network)", Label: "Ory Kratos", Dialect: DialectKratos, PreImport: true, validate: validateKratos,
 		Fields: []TargetField{
 			{Key: "url", Title: "Admin API URL", Placeholder: "http://127.0.0.1:4434", Help: "port 4434 when self-hosted; the project URL on Ory Network", Required: true},
 			{Key: "public_url", Title: "Public API URL", Placeholder: "http://127.0.0.1:4433", Help: "where users sign in (rehearsals, cutover login)"},

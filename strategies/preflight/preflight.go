@@ -104,7 +104,10 @@ type Report struct {
 	Blockers       []string       `json:"blockers,omitempty"`
 	Sampled        bool           `json:"sampled,omitempty"` // only the first Options.Limit rows were read
 	Recommendation Recommendation `json:"recommendation"`
-	Seconds        float64        `json:"seconds"`
+	// Lockouts are, per target (the plan's first), the users each of its rules would
+	// lock out.
+	Lockouts []TargetLockouts `json:"lockouts"`
+	Seconds  float64          `json:"seconds"`
 
 	mapped   int64               // rows the source could parse, so the mapper saw them
 	problems []*strategies.Error // what Blockers says, typed
@@ -189,6 +192,7 @@ func Run(ctx context.Context, p *strategies.Plan, opts Options) (*Report, error)
 		Warned:     map[string]int64{},
 	}
 	r.Profile, r.Rules = r.hashes.Name(), r.hashes.Rules()
+	r.Lockouts = lockoutTargets(p)
 	sc := &scan{r: r, opts: opts, m: m, start: start, total: -1}
 	// The schema gives progress its total and checkColumns the columns. A sampled run
 	// (the gate, on every run's start) has no progress to show and gets its columns
@@ -311,6 +315,7 @@ func (sc *scan) row(rec sources.Record) {
 	for _, w := range u.Warnings {
 		r.Warned[w.Field]++
 	}
+	r.countLockouts(u)
 	if u.PasswordFormat == "" {
 		r.WithoutPassword++
 		return
@@ -440,6 +445,7 @@ func (r *Report) finish(p *strategies.Plan, m *mapping.Mapper, columns []string)
 	}
 	r.CanRun = len(r.problems) == 0
 	r.Recommendation = r.recommend()
+	r.finishLockouts()
 	r.adviseDirectory(p, columns) // directory.go
 }
 

@@ -37,6 +37,7 @@ func Summary(r *Report) string {
 			fmt.Fprintf(&b, "  - %s\n", w)
 		}
 	}
+	writeLockouts(&b, r)
 	writeRecommendation(&b, r)
 	return b.String()
 }

@@ -27,13 +27,15 @@ type impl struct {
 	signIn func(ctx context.Context, p *strategies.Plan, log *slog.Logger) (strategies.SignIner, error)
 	// preImport opens the target for the lazy strategy's pre-import (TargetKind.PreImport).
 	preImport func(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*idp.Target, error)
+	// rules are the ways the target can lock a migrated user out; nil means commonRules.
+	rules func(p *strategies.Plan) []Rule
 }
 
 // impls has one row per strategies.TargetKinds row.
 var impls = map[string]impl{
 	strategies.TargetMockIDP:  {open: openAuthgear, hashes: profileHashes, check: checkMock},
 	strategies.TargetAuthgear: {open: openAuthgear, hashes: profileHashes, check: checkAuthgear, signIn: authgearSignIn},
-	strategies.TargetKratos:   {open: openKratos, hashes: kratosHashes, check: checkKratos, signIn: kratosSignIn, preImport: openKratosHook},
+	strategies.TargetKratos:   {open: openKratos, hashes: kratosHashes, check: checkKratos, signIn: kratosSignIn, preImport: openKratosHook, rules: kratosRules},
 }
 
 func of(p *strategies.Plan) (impl, error) {
