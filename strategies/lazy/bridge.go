@@ -23,6 +23,7 @@ import (
 	"github.com/cutover/cutover/strategies/mapping"
 	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 // Reasons a verification fails, as logged and counted (never with the password).
@@ -36,6 +37,10 @@ const (
 	ReasonRateLimited = "rate_limited"  // too many failed attempts for this user
 	ReasonBusy        = "busy"          // not verified: it could not start before the caller gives up
 	ReasonAmbiguous   = "ambiguous"     // delegation: several records match the login, none exactly
+	// ReasonTargetRule: the legacy system accepts the password but the target would
+	// refuse it, or keep a password the user did not choose (targets.Rules): the user
+	// must reset it. Result.Rule names the rule.
+	ReasonTargetRule = "target_rule"
 )
 
 // Config configures a Bridge beyond the plan.
@@ -79,6 +84,9 @@ type Result struct {
 	User     *strategies.User // the legacy user when found, without password hash or salt
 	UserInfo map[string]any   // the mapped profile for the IdP (lazy.user_info), when OK
 	Format   string           // the password format checked ("" when none was)
+	// Rule and Why name the target's rule that refused a password the legacy system
+	// accepted (ReasonTargetRule), and why; never the password.
+	Rule, Why string
 }
 
 // Stats counts verifications by result since the bridge started.
@@ -88,6 +96,9 @@ type Stats struct {
 	RateLimited int64 `json:"rate_limited"`
 	Busy        int64 `json:"busy"`
 	Errors      int64 `json:"errors"`
+	// TargetRefused counts passwords the legacy system accepted and the target's rules
+	// refused (ReasonTargetRule): users sent to a reset.
+	TargetRefused int64 `json:"target_refused"`
 	// Queue is the number of verifications running or waiting now, Capacity how many
 	// may run at once, and FloorMS the time each one takes (padded): together what a
 	// caller needs to pace its sign-ins (Capacity*1000/FloorMS per second at most).
@@ -128,8 +139,10 @@ type Bridge struct {
 	mapper *mapping.Mapper
 
 	verified, failed, limited, busy, errs, queue atomic.Int64
-	ewma                                         atomic.Int64 // mean verification time, ns
-	raised                                       atomic.Int64 // the floor as adapt raised it, ns
+	targetRefused                                atomic.Int64
+	rules                                        []targets.Rule // the target's (targets.Rules)
+	ewma                                         atomic.Int64   // mean verification time, ns
+	raised                                       atomic.Int64   // the floor as adapt raised it, ns
 }
 
 // loginCol is a source column a sign-in is looked up in, and how to read the mapped
@@ -184,6 +197,7 @@ func newBridge(cfg Config) (*Bridge, error) {
 		k, _ := strategies.TargetKindOf(p.Target.Kind)
 		b.dialect = cmp.Or(k.Dialect, strategies.DialectAuthproject)
 	}
+	b.rules = targets.Rules(p)
 	if b.format == "auto" {
 		b.format = ""
 	}
@@ -387,7 +401,7 @@ func (b *Bridge) Store() *Store { return b.store }
 // Stats returns the counts since start.
 func (b *Bridge) Stats() Stats {
 	return Stats{Verified: b.verified.Load(), Failed: b.failed.Load(), RateLimited: b.limited.Load(), Busy: b.busy.Load(),
-		Errors: b.errs.Load(), Queue: b.queue.Load(), Capacity: cap(b.sem), FloorMS: b.currentFloor().Milliseconds()}
+		Errors: b.errs.Load(), TargetRefused: b.targetRefused.Load(), Queue: b.queue.Load(), Capacity: cap(b.sem), FloorMS: b.currentFloor().Milliseconds()}
 }
 
 // Close closes what New opened.

@@ -197,7 +197,7 @@ func (b *Bridge) handleAuthproject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.OK {
-		writeJSON(w, http.StatusOK, map[string]any{"success": false})
+		writeJSON(w, http.StatusOK, withRule(map[string]any{"success": false}, res))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "user_info": res.UserInfo})
@@ -316,10 +316,22 @@ func (b *Bridge) handleKratos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.OK {
-		writeJSON(w, http.StatusForbidden, map[string]string{"status": "password_mismatch"})
+		// Kratos reads anything but password_match as wrong credentials; the reason is
+		// for its logs and the operator (the user is sent to recovery either way).
+		writeJSON(w, http.StatusForbidden, withRule(map[string]any{"status": "password_mismatch"}, res))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "password_match"})
+}
+
+// withRule adds to a refusal's body the target rule that refused a right password,
+// so the IdP's logs say why the user must reset it.
+func withRule(body map[string]any, res Result) map[string]any {
+	if res.Reason == ReasonTargetRule {
+		body["reason"] = "password_reset_required"
+		body["detail"] = res.Why
+	}
+	return body
 }
 
 // handleFusionAuth speaks FusionAuth's Generic Connector: {"loginId", "password", ...}

@@ -10,6 +10,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 // Verify checks login (an email or username, in the columns lazy.login names) and
@@ -45,6 +46,12 @@ func (b *Bridge) Verify(ctx context.Context, login, password string) (Result, er
 		b.busy.Add(1)
 		b.metrics.observe(b.dialect, ReasonBusy, "", elapsed)
 		b.log.Warn("verification refused: it could not start before the caller gives up; answered retry", append(attrs, "queue", b.queue.Load(), "capacity", cap(b.sem))...)
+		return res, nil
+	case res.Reason == ReasonTargetRule:
+		b.targetRefused.Add(1)
+		b.metrics.observe(b.dialect, ReasonTargetRule, res.Format, elapsed)
+		b.log.Warn("the legacy password is right, but the target would refuse it: answered as a mismatch, the user must reset it",
+			append(attrs, "rule", res.Rule, "why", res.Why)...)
 		return res, nil
 	case !res.OK:
 		b.failed.Add(1)
@@ -105,9 +112,16 @@ func (b *Bridge) check(ctx context.Context, login, password string) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
+	if res.OK {
+		// The right password, which the target would refuse (or keep truncated): a
+		// reset, never "verified". Not a failed attempt: the user knows the password.
+		if rule, why := targets.Refusal(b.rules, []byte(password), res.Format); rule != "" {
+			res = Result{User: res.User, Format: res.Format, Reason: ReasonTargetRule, Rule: rule, Why: why}
+		}
+	}
 	// The lookup counts too: it is part of what the floor hides.
 	b.adapt(time.Since(t0) - waited)
-	counted = !res.OK
+	counted = !res.OK && res.Reason != ReasonTargetRule
 	b.pad(ctx, t0.Add(waited+floor))
 	return res, nil
 }

@@ -74,8 +74,9 @@ func commonRules() []Rule {
 
 // kratosRules are Ory Kratos v1.3.1's, as observed.
 func kratosRules(p *strategies.Plan) []Rule {
-	return append(commonRules(),
-		Rule{Name: "password_over_72_bytes",
+	// Kratos's own rules first: a refusal names the most specific reason.
+	return append([]Rule{
+		{Name: "password_over_72_bytes",
 			What:   "Kratos refuses passwords over 72 bytes: such a user can never keep theirs",
 			Fix:    "the bridge sends them to a password reset; status does not count them migrated",
 			Source: "observed: Kratos v1.3.1 answers 4000033 \"The password must be at most 72 characters long, but got 100\"",
@@ -85,14 +86,14 @@ func kratosRules(p *strategies.Plan) []Rule {
 				}
 				return ""
 			}},
-		Rule{Name: "unverified_email",
+		{Name: "unverified_email",
 			What:   "unverified email: if login requires a verified address (require_verified_address), they verify first",
 			Fix:    "map email_verified from the source, or leave require_verified_address off until they have signed in once",
 			Source: "Kratos documentation: selfservice.flows.login.after.hooks require_verified_address",
 			Locks: func(u *strategies.User, _ bool) bool {
 				return u.Email != "" && (u.EmailVerified == nil || !*u.EmailVerified)
 			}},
-	)
+	}, commonRules()...)
 }
 
 // Refusal returns the first of rules that refuses password for a user whose legacy
