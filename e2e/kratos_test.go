@@ -263,7 +263,11 @@ func TestKratosLazy(t *testing.T) {
 	}
 	t.Cleanup(func() { t.Logf("scenario kratos lazy took %s", time.Since(start).Round(time.Millisecond)) })
 	pg := sc.Postgres("db")
-	users := djangoUsers(t)
+	// gus chose a 100-byte password; Django's bcrypt hashed its first 72 bytes, so the
+	// legacy hash accepts the full password and that prefix alike (issue 19).
+	long := strings.Repeat("a long passphrase, for safety ", 4)[:100]
+	users := append(djangoUsers(t), legacyUser{ID: 7, Login: "gus", Email: "gus@example.com", First: "Gus", Last: "Long",
+		Password: long, Hash: djangoBcrypt(t, long[:72], false), Format: "django bcrypt", Active: true, CanSignIn: true})
 	loadDjango(sc, pg, users)
 	by := map[string]legacyUser{}
 	for _, u := range users {
@@ -296,6 +300,8 @@ func TestKratosLazy(t *testing.T) {
 		{"bcrypt_sha256, which bulk cannot carry, migrates through the hook", "carol", by["carol"].Password, true, 1},
 		{"PBKDF2 migrates", "alice", by["alice"].Password, true, 2},
 		{"a second sign-in is Kratos's own: the bridge is not asked", "alice", by["alice"].Password, true, 2},
+		{"a 72-byte prefix of a longer password does not migrate", "gus", long[:72], false, 2},
+		{"a password Kratos refuses (100 bytes) gets the reset path, not verified", "gus", long, false, 2},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, func(t *testing.T) {
@@ -310,12 +316,31 @@ func TestKratosLazy(t *testing.T) {
 		}
 	}
 
+	if got := bridgeStats(t, bridge); got.TargetRefused != 2 {
+		t.Errorf("bridge target_refused: got %d, want 2 (gus twice)", got.TargetRefused)
+	}
+	stdout, stderr, _ := bridge.Logs(t.Context())
+	logs := stdout + stderr
+	if !strings.Contains(logs, "password_over_72_bytes") || !strings.Contains(logs, "bcrypt_72_bytes") || strings.Contains(logs, long[:30]) {
+		t.Errorf("bridge log: want both rules named and never the password")
+	}
+
+	// status counts exactly the users Kratos holds with a password of their own.
 	st := state
 	st.Args = []string{"status", "--plan", "plan.yaml", "--json"}
 	res := sc.RunCutover(time.Minute, st)
 	var status lazyStatus
-	if res.ExitCode != 0 || json.Unmarshal([]byte(res.Stdout), &status) != nil || status.Migrated != 2 {
-		t.Errorf("cutover status: got exit %d, %+v; want 2 migrated\n%s", res.ExitCode, status, res)
+	if res.ExitCode != 0 || json.Unmarshal([]byte(res.Stdout), &status) != nil {
+		t.Fatalf("cutover status: got exit %d\n%s", res.ExitCode, res)
+	}
+	holding := 0
+	for _, u := range users {
+		if k.hasOwnPassword(t, u.Email) {
+			holding++
+		}
+	}
+	if status.Migrated != 2 || int(status.Migrated) != holding {
+		t.Errorf("cutover status: %d migrated; Kratos holds %d users with a password of their own; want 2 and 2", status.Migrated, holding)
 	}
 
 	sw := state
@@ -325,10 +350,10 @@ func TestKratosLazy(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.Stdout), &swept); err != nil || res.ExitCode != 0 {
 		t.Fatalf("cutover sweep: exit %d, %v\n%s", res.ExitCode, err, res)
 	}
-	// bob, dave and erin waited for the hook and get their hash; alice and carol are
-	// Kratos's own now; frank had no password to give.
-	if swept.Updated != 3 || swept.Skipped != 3 || swept.Failed != 0 || swept.Inserted != 0 || swept.reasonCount("migrated_lazily") != 2 {
-		t.Errorf("sweep: got %s; want 3 updated (hash given), 3 skipped (2 migrated lazily, frank)", swept)
+	// bob, dave, erin and gus waited for the hook and get their hash; alice and carol
+	// are Kratos's own now; frank had no password to give.
+	if swept.Updated != 4 || swept.Skipped != 3 || swept.Failed != 0 || swept.Inserted != 0 || swept.reasonCount("migrated_lazily") != 2 {
+		t.Errorf("sweep: got %s; want 4 updated (hash given), 3 skipped (2 migrated lazily, frank)", swept)
 	}
 	if err := bridge.Kill(t.Context()); err != nil {
 		t.Fatal(err)
@@ -444,6 +469,38 @@ func TestKratosAuthOnly(t *testing.T) {
 			t.Errorf("GET /account with ana's session: got %v, want her own row (id %d, idp_user_id %s)", got, before["ana@example.net"].ID, anaID)
 		}
 	}
+}
+
+// hasOwnPassword reports whether the identity holding email has a password hash of
+// its own (not an identity still waiting for the migration hook).
+func (k *kratosIDP) hasOwnPassword(t *testing.T, email string) bool {
+	t.Helper()
+	f, err := k.client.FindByIdentifier(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f == nil {
+		return false
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, k.client.AdminURL()+kratos.PathIdentities+"/"+f.ID+"?include_credential=password", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var id struct {
+		Credentials struct {
+			Password struct {
+				Config struct {
+					HashedPassword string `json:"hashed_password"`
+				} `json:"config"`
+			} `json:"password"`
+		} `json:"credentials"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id.Credentials.Password.Config.HashedPassword != ""
 }
 
 // setKratosPassword gives an identity a password hash through the admin API.

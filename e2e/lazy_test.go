@@ -40,6 +40,8 @@ type bridgeCounts struct {
 	Failed      int64 `json:"failed"`
 	RateLimited int64 `json:"rate_limited"`
 	Errors      int64 `json:"errors"`
+	// TargetRefused counts right passwords the target's rules refused (a reset).
+	TargetRefused int64 `json:"target_refused"`
 }
 
 // bridgeStats reads how many verifications the bridge has answered since it started.
