@@ -27,6 +27,9 @@ type Preview struct {
 	Examples       []InvalidExample
 	Formats        []FormatCount
 	Recommendation string // the preflight's recommended strategy and why
+	// Lockouts has one line per target (the plan's first): who keeps their password
+	// there and how many users each of its rules would lock out.
+	Lockouts []string
 }
 
 // InvalidExample is one invalid row shown as an example of its reason.

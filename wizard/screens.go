@@ -77,6 +77,10 @@ func previewSummary(st styles, r *PreviewResult, width, height int) string {
 	var b strings.Builder
 	b.WriteString(validationSummary(st, r, width, roomy))
 	b.WriteString(formatHistogram(st, r, width))
+	if len(r.Lockouts) > 0 {
+		// The plan's target; the others are in 'cutover plan check'.
+		b.WriteString(st.header.Render("Lockouts: ") + truncate(r.Lockouts[0], max(20, width-11)) + "\n")
+	}
 	if r.Recommendation != "" {
 		lines := strings.Split(wrap(r.Recommendation, max(20, width-18)), "\n")
 		keep := 2

@@ -109,3 +109,35 @@ func writeLockouts(b *strings.Builder, r *Report) {
 		}
 	}
 }
+
+// lockoutLines puts each target's lockouts on one line, for the wizard's preview:
+// "Ory Kratos (this plan's target): 783 of 985 keep their password; locked out:
+// hash_not_importable 202, disabled 51; at sign-in: password_over_72_bytes".
+func lockoutLines(r *Report) []string {
+	var out []string
+	for _, t := range r.Lockouts {
+		var b strings.Builder
+		b.WriteString(t.Title)
+		if t.Plan {
+			b.WriteString(" (this plan's target)")
+		}
+		fmt.Fprintf(&b, ": %s of %s keep their password", strategies.GroupDigits(t.Keep), strategies.GroupDigits(r.Valid))
+		var now, later []string
+		for _, l := range t.Lockouts {
+			switch {
+			case l.AtSignIn:
+				later = append(later, l.Rule)
+			case l.Users > 0:
+				now = append(now, l.Rule+" "+strategies.GroupDigits(l.Users))
+			}
+		}
+		if len(now) > 0 {
+			b.WriteString("; locked out: " + strings.Join(now, ", "))
+		}
+		if len(later) > 0 {
+			b.WriteString("; at sign-in (the bridge resets): " + strings.Join(later, ", "))
+		}
+		out = append(out, b.String())
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,6 +83,14 @@ func TestLockoutsPerTarget(t *testing.T) {
 			}
 			if s := Summary(r); !strings.Contains(s, "Lockouts by target") || !strings.Contains(s, "(this plan's target)") {
 				t.Errorf("summary lacks the lockouts:\n%s", s)
+			}
+			lines := lockoutLines(r)
+			wantKratos := "Ory Kratos: 4 of 6 keep their password; locked out: unverified_email 2, hash_not_importable 1, disabled 1; at sign-in (the bridge resets): password_over_72_bytes, bcrypt_72_bytes"
+			if own == strategies.TargetKratos {
+				wantKratos = strings.Replace(wantKratos, "Ory Kratos:", "Ory Kratos (this plan's target):", 1)
+			}
+			if !slices.Contains(lines, wantKratos) {
+				t.Errorf("preview lines: got %q, want one %q", lines, wantKratos)
 			}
 		})
 	}

@@ -134,6 +134,7 @@ func summarize(res *strategies.Preview, rep *Report) {
 		res.Formats = append(res.Formats, strategies.FormatCount{Format: "(no password)", Count: int(rep.WithoutPassword), Importable: true})
 	}
 	res.Recommendation = recommendation(rep)
+	res.Lockouts = lockoutLines(rep)
 }
 
 // recommendation renders the preflight's advice in one paragraph.
