@@ -194,6 +194,7 @@ func TestKratosBulk(t *testing.T) {
 			sc := sc.in(t)
 			site.load(sc, site.db, site.users)
 			k := sc.Kratos("kratos-"+site.name, pg, sc.kratosSchema(site.plan("target:\n  kind: kratos\n  url: http://x:4434\n")), nil)
+			sc.checkLockouts(site.plan(k.Target()), site.db.NetURL(), site.users)
 			rep, _ := sc.RunBulk(5*time.Minute, bulkRun{Plan: site.plan(k.Target()), DSN: site.db.NetURL()}, 0)
 			var kept int64
 			for _, u := range site.users {
@@ -233,6 +234,71 @@ func TestKratosBulk(t *testing.T) {
 			}
 			t.Logf("%s: %d of %d users who could sign in before signed in at Kratos with their old passwords after bulk alone", site.name, signedIn, could)
 		})
+	}
+}
+
+// checkLockouts runs `cutover plan check --json` and checks its lockouts against the
+// fixtures: per target, who keeps their password, whose format cannot be imported,
+// who is disabled, and (no email_verified mapped) whose email is unverified.
+func (sc *scenario) checkLockouts(plan, dsn string, users []legacyUser) {
+	t := sc.t
+	t.Helper()
+	res := sc.RunCutover(2*time.Minute, cutoverSpec{Args: []string{"plan", "check", "--plan", "plan.yaml", "--json"},
+		Env: []string{"LEGACY_DSN=" + dsn}, Files: map[string]string{"plan.yaml": plan}})
+	var rep struct {
+		Lockouts []struct {
+			Target   string `json:"target"`
+			Keep     int64  `json:"keep_password"`
+			Lockouts []struct {
+				Rule  string `json:"rule"`
+				Users int64  `json:"users"`
+			} `json:"lockouts"`
+		} `json:"lockouts"`
+	}
+	if res.ExitCode != 0 || json.Unmarshal([]byte(res.Stdout), &rep) != nil {
+		t.Fatalf("cutover plan check --json: exit %d\n%s", res.ExitCode, res)
+	}
+	want := map[string]map[string]int64{"kratos": {"keep": 0}, "authgear": {"keep": 0}}
+	for _, u := range users {
+		if u.Format == "django unusable" {
+			continue // no hash: no hash rule applies
+		}
+		if keptAtKratos[u.Format] {
+			want["kratos"]["keep"]++
+		} else {
+			want["kratos"]["hash_not_importable"]++
+		}
+		if u.Format == "django bcrypt" {
+			want["authgear"]["keep"]++
+		} else {
+			want["authgear"]["hash_not_importable"]++
+		}
+	}
+	for _, u := range users {
+		want["kratos"]["unverified_email"]++
+		if !u.Active {
+			want["kratos"]["disabled"]++
+			want["authgear"]["disabled"]++
+		}
+	}
+	for _, tl := range rep.Lockouts {
+		got := map[string]int64{"keep": tl.Keep}
+		for _, l := range tl.Lockouts {
+			if l.Users != 0 {
+				got[l.Rule] = l.Users
+			}
+		}
+		w := want[tl.Target]
+		w["bcrypt_72_bytes"] = -1 // told at sign-in
+		if tl.Target == "kratos" {
+			w["password_over_72_bytes"] = -1
+		}
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("plan check lockouts at %s: got %v, want %v", tl.Target, got, w)
+		}
+	}
+	if len(rep.Lockouts) != 2 || rep.Lockouts[0].Target != "kratos" {
+		t.Errorf("plan check lockouts: got %d targets, want kratos (the plan's) then authgear", len(rep.Lockouts))
 	}
 }
 

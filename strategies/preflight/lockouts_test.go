@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/passwords"
+	"github.com/cutover/cutover/strategies/sources/demo"
 )
 
 // TestLockoutsPerTarget checks each target's rules against a source whose users are
@@ -93,5 +94,26 @@ func TestLockoutsPerTarget(t *testing.T) {
 				t.Errorf("preview lines: got %q, want one %q", lines, wantKratos)
 			}
 		})
+	}
+}
+
+// TestLockoutsDemo is plan check's lockouts on the bundled demo database (fixed
+// content): per target, who keeps their password and whom each rule locks out.
+func TestLockoutsDemo(t *testing.T) {
+	dbPath, err := demo.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), demo.Plan(dbPath), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lockoutLines(r)
+	want := []string{
+		"the mock IdP (this plan's target): 379 of 985 keep their password; locked out: hash_not_importable 606, disabled 51; at sign-in (the bridge resets): bcrypt_72_bytes",
+		"Ory Kratos: 783 of 985 keep their password; locked out: unverified_email 159, hash_not_importable 202, disabled 51; at sign-in (the bridge resets): password_over_72_bytes, bcrypt_72_bytes",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("demo lockouts:\ngot  %q\nwant %q", got, want)
 	}
 }
