@@ -195,7 +195,8 @@ func TestKratosBulk(t *testing.T) {
 			site.load(sc, site.db, site.users)
 			k := sc.Kratos("kratos-"+site.name, pg, sc.kratosSchema(site.plan("target:\n  kind: kratos\n  url: http://x:4434\n")), nil)
 			sc.checkLockouts(site.plan(k.Target()), site.db.NetURL(), site.users)
-			rep, _ := sc.RunBulk(5*time.Minute, bulkRun{Plan: site.plan(k.Target()), DSN: site.db.NetURL()}, 0)
+			vol := sc.Volume() // the run directory, for undo
+			rep, _ := sc.RunBulk(5*time.Minute, bulkRun{Plan: site.plan(k.Target()), DSN: site.db.NetURL(), Volumes: map[string]string{vol: "/work"}}, 0)
 			var kept int64
 			for _, u := range site.users {
 				if keptAtKratos[u.Format] {
@@ -233,6 +234,16 @@ func TestKratosBulk(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d of %d users who could sign in before signed in at Kratos with their old passwords after bulk alone", site.name, signedIn, could)
+
+			// undo deletes exactly what the run inserted, one identity at a time.
+			res := sc.RunCutover(2*time.Minute, cutoverSpec{Args: []string{"undo", rep.RunDir}, Env: []string{"LEGACY_DSN=" + site.db.NetURL()},
+				Volumes: map[string]string{vol: "/work"}})
+			if res.ExitCode != 0 || !strings.Contains(res.Stdout+res.Stderr, fmt.Sprintf("deleted %d of the %d", n, n)) {
+				t.Errorf("cutover undo: exit %d, want 0 and %d deleted\n%s", res.ExitCode, n, res)
+			}
+			if got := k.Count(t); got != 0 {
+				t.Errorf("identities at Kratos after undo: got %d, want 0", got)
+			}
 		})
 	}
 }
