@@ -1,5 +1,7 @@
 package strategies
 
+import "path/filepath"
+
 // UnsupportedHash choices: what bulk does with a hash the target cannot import.
 const (
 	UnsupportedFail            = "fail"             // report the row as failed
@@ -40,4 +42,21 @@ func (o *BulkOptions) validate(bad badFunc) error {
 		return bad("bulk.batch_size", "%d is out of range; use 1 to 10000 (or leave it out for the target's default)", o.BatchSize)
 	}
 	return nil
+}
+
+// DefaultRunRoot is where run directories live unless bulk.run_dir says: beside the plan.
+const DefaultRunRoot = ".cutover/runs"
+
+// RunRoot returns the directory holding the plan's run directories: bulk.run_dir, or
+// DefaultRunRoot beside the plan file.
+func (p *Plan) RunRoot() (string, error) {
+	root := p.Bulk.RunDir
+	if root == "" {
+		root = DefaultRunRoot
+		if p.File != "" {
+			return filepath.Join(filepath.Dir(p.File), root), nil
+		}
+		return root, nil
+	}
+	return p.Resolve("bulk.run_dir", root)
 }

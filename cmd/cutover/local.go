@@ -7,26 +7,10 @@ import (
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/sources"
+	"github.com/cutover/cutover/strategies/targets"
 )
-
-// startLocal starts the bundled mock IdP on a loopback port and returns it with a
-// target importing into it; closing the target stops the IdP.
-func startLocal(cfg mockidp.Config, log *slog.Logger) (*mockidp.Local, *idp.Target, error) {
-	l, err := mockidp.StartLocal(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := idp.New(idp.Config{BaseURL: l.Info.Issuer, Project: l.Info.Project, KeyID: l.Info.KeyID, Key: l.Info.AdminKey, Log: log})
-	if err != nil {
-		l.Close()
-		return nil, nil, err
-	}
-	return l, &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(l.Info.Profile), Name: "mockidp-" + l.Info.Profile,
-		URL: l.Info.Issuer, Close: l.Close}, nil
-}
 
 // rehearsalTarget hands the rehearsal engine a fresh in-memory mock IdP: its import API,
 // its password grant and its one-time codes; for a lazy plan its hook calls the bridge.
@@ -40,7 +24,7 @@ func rehearsalTarget(p *strategies.Plan, log *slog.Logger) func(context.Context,
 		if hook != nil {
 			cfg.LazyHook = mockidp.LazyHook{URL: hook.URL, Secret: hook.Secret, Timeout: 30 * time.Second}
 		}
-		l, tgt, err := startLocal(cfg, log)
+		l, tgt, err := targets.StartMock(cfg, log)
 		if err != nil {
 			return nil, err
 		}

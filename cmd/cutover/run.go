@@ -6,18 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
-	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/lazy"
 	"github.com/cutover/cutover/strategies/rehearse"
 	"github.com/cutover/cutover/strategies/targets"
@@ -87,11 +82,11 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	var rep *strategies.Report
 	switch k, _ := strategies.TargetKindOf(p.Target.Kind); {
 	case s.Runner == nil && k.PreImport: // lazy into Kratos: its first step
-		rep, err = lazy.PreImport(ctx, p, &bulk.Runner{OpenTarget: targetOpener(a.log), Log: a.log}, o)
+		rep, err = lazy.PreImport(ctx, p, &bulk.Runner{OpenTarget: targets.Opener(a.log), Log: a.log}, o)
 	case s.Runner == nil:
 		return runLazyPlan(p)
 	default:
-		r := s.Runner(targetOpener(a.log), a.log)
+		r := s.Runner(targets.Opener(a.log), a.log)
 		if ar, ok := r.(*authonly.Runner); ok {
 			return runAuthOnlyPlan(ctx, a, ar, p, f) // it also writes ids back, and says so
 		}
@@ -128,26 +123,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// targetOpener opens the plan's target; a mockidp target without a url is started
-// in-process with its users kept on disk beside the run directories.
-func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
-	return func(ctx context.Context, p *strategies.Plan) (*idp.Target, error) {
-		if p.Target.Kind != strategies.TargetMockIDP || p.Target.URL != "" {
-			return targets.Open(ctx, p, log)
-		}
-		root, err := bulk.RunRoot(p)
-		if err != nil {
-			return nil, err
-		}
-		dir := filepath.Join(filepath.Dir(root), "mockidp")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create the mock IdP's directory: %w", err)
-		}
-		_, tgt, err := startLocal(mockidp.Config{Profile: p.Target.Profile, DBPath: filepath.Join(dir, "users.db"), AdminKeyDir: dir}, log)
-		return tgt, err
-	}
 }
 
 // errNoPlan is returned by undo when neither --plan nor run.json names the plan.

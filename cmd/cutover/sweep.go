@@ -10,6 +10,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/lazy"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 func newSweepCmd(a *app) *cobra.Command {
@@ -62,7 +63,7 @@ func runSweep(ctx context.Context, a *app, f runFlags) error {
 	} else {
 		defer store.Close()
 	}
-	r := &bulk.Runner{OpenTarget: targetOpener(a.log), Log: a.log}
+	r := &bulk.Runner{OpenTarget: targets.Opener(a.log), Log: a.log}
 	rep, err := lazy.Sweep(ctx, p, store, r, strategies.RunOptions{
 		DryRun: f.dryRun, Resume: f.resume, Progress: strategies.ProgressPrinter(a.stderr, 3*time.Second),
 	})

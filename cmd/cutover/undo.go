@@ -10,6 +10,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
 	"github.com/cutover/cutover/strategies/idp"
+	"github.com/cutover/cutover/strategies/targets"
 )
 
 func newUndoCmd(a *app) *cobra.Command {
@@ -53,7 +54,7 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	if err != nil {
 		return err
 	}
-	tgt, err := targetOpener(a.log)(ctx, p)
+	tgt, err := targets.Opener(a.log)(ctx, p)
 	if err != nil {
 		return err
 	}

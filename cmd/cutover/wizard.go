@@ -135,7 +135,7 @@ func (w *wizardRunner) Run(ctx context.Context, p *strategies.Plan, o strategies
 	if s.Runner == nil {
 		return w.runLazy(ctx, p, o)
 	}
-	return s.RunContinuing(ctx, p, o, targetOpener(w.log), w.log)
+	return s.RunContinuing(ctx, p, o, targets.Opener(w.log), w.log)
 }
 
 // runLazy runs a lazy plan. A lazy migration is a service, not a run: against a real

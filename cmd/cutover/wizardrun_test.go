@@ -21,7 +21,7 @@ func TestWizardResumesOnlyItsOwnTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := bulk.RunRoot(p)
+	root, err := p.RunRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

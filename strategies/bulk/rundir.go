@@ -31,7 +31,6 @@ const (
 	FileFailuresJSON = "failures.json"    // the same as JSON
 	FileSummary      = "summary.md"       // Markdown for a CI step summary
 	FileReport       = "report.json"      // the Report
-	DefaultRunRoot   = ".cutover/runs"    // where run directories live unless bulk.run_dir says
 	dryRunSuffix     = "-dry-run"         // dry runs keep their records apart
 	archiveTimestamp = "20060102T150405Z" // suffix of a finished run directory moved aside
 )
@@ -158,19 +157,6 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // safeName turns a target name (a host:port, a profile) into a directory name part.
 func safeName(s string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(s, "_"), "_.")
-}
-
-// RunRoot returns where the plan's run directories live.
-func RunRoot(p *strategies.Plan) (string, error) {
-	root := p.Bulk.RunDir
-	if root == "" {
-		root = DefaultRunRoot
-		if p.File != "" {
-			return filepath.Join(filepath.Dir(p.File), root), nil
-		}
-		return root, nil
-	}
-	return p.Resolve("bulk.run_dir", root)
 }
 
 // State is what earlier attempts of a run recorded: rows with an outcome and rows that
@@ -305,7 +291,7 @@ func runDir(root, fp, target string) string {
 // (Target.Name) that was stopped before it finished: the run a --resume continues.
 // Dry runs and runs against other targets do not count.
 func Interrupted(p *strategies.Plan, target string) (bool, error) {
-	root, err := RunRoot(p)
+	root, err := p.RunRoot()
 	if err != nil {
 		return false, err
 	}

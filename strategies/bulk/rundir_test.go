@@ -68,7 +68,7 @@ func TestInterruptedIsPerTarget(t *testing.T) {
 // finished: an outcome log and no finished checkpoint.
 func stopRun(t *testing.T, p *strategies.Plan, target string) {
 	t.Helper()
-	root, err := bulk.RunRoot(p)
+	root, err := p.RunRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (r *Runner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOp
 	if err != nil {
 		return nil, err
 	}
-	root, err := RunRoot(p)
+	root, err := p.RunRoot()
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type impl struct {
 
 // impls has one row per strategies.TargetKinds row.
 var impls = map[string]impl{
-	strategies.TargetMockIDP:  {open: openAuthgear, hashes: profileHashes, check: checkMock},
+	strategies.TargetMockIDP:  {open: openMock, hashes: profileHashes, check: checkMock},
 	strategies.TargetAuthgear: {open: openAuthgear, hashes: profileHashes, check: checkAuthgear, signIn: authgearSignIn},
 	strategies.TargetKratos:   {open: openKratos, hashes: kratosHashes, check: checkKratos, signIn: kratosSignIn, preImport: openKratosHook, rules: kratosRules},
 }
@@ -46,8 +46,8 @@ func of(p *strategies.Plan) (impl, error) {
 	return i, nil
 }
 
-// Open connects to the plan's target. A mockidp target without a URL is started
-// in-process by the commands (cmd/cutover), not here.
+// Open connects to the plan's target; a mockidp target without a URL is started
+// in-process (see openMock).
 func Open(ctx context.Context, p *strategies.Plan, log *slog.Logger) (*idp.Target, error) {
 	i, err := of(p)
 	if err != nil {
