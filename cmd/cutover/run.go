@@ -144,7 +144,7 @@ func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan
 }
 
 // errNoPlan is returned by undo when neither --plan nor run.json names the plan.
-var errNoPlan = errors.New("the run directory does not name its plan; give --plan")
+var errNoPlan = errors.New("the run directory does not name its plan (the plan was not saved when it ran); give it with --plan FILE")
 
 // runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
 // lazy migration is a service plus a final sweep; it says which commands do the work.

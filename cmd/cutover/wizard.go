@@ -108,13 +108,23 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		Preview:     preflight.Preview,
 		CheckTarget: preflight.CheckTarget,
 		Runner:      &wizardRunner{a: a, log: log},
-		SavePlan:    strategies.SavePlan,
+		SavePlan:    savePlan,
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard
 		// is put there for this process only, never into the plan.
 		Setenv:   os.Setenv,
 		DemoPlan: demo.Fresh,
 		DemoNote: fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
+}
+
+// savePlan saves the wizard's plan and makes it that file's plan, so that the wizard's
+// run records it (undo finds the target from it) and resolves paths as a replay would.
+func savePlan(path string, p *strategies.Plan) error {
+	err := strategies.SavePlan(path, p)
+	if err == nil {
+		p.File = path
+	}
+	return err
 }
 
 // demoDir is where the wizard writes the demo data (demo.Dir).
