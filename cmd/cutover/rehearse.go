@@ -100,8 +100,12 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	if err != nil {
 		return err
 	}
+	code := exitOK
 	if !res.OK() {
-		return quietError{exitPartial}
+		code = exitPartial
 	}
-	return nil
+	if !asJSON {
+		fmt.Fprintf(a.stdout, "\nExit code %d, %s.\n", code, res.Verdict())
+	}
+	return quietError{code}
 }

@@ -188,6 +188,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Known = rh.known
 	if !cfg.KeepRecords {
 		res.RunDir, res.Files = "", nil // the records were temporary
+		res.NextSteps = withoutTemp(res.NextSteps, tmp, cfg.Plan)
 	}
 	return res, nil
 }
