@@ -391,3 +391,43 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// LastRun returns the directory and record of the plan's latest run against any target
+// (by start time), or "" when it has none; dry runs do not count. 'cutover status'
+// reads a lazy plan's last sweep this way.
+func LastRun(p *strategies.Plan) (string, *RunInfo, error) {
+	root, err := RunRoot(p)
+	if err != nil {
+		return "", nil, err
+	}
+	fp, err := Fingerprint(p)
+	if err != nil {
+		return "", nil, err
+	}
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("list run directories: %w", err)
+	}
+	var dir string
+	var last *RunInfo
+	for _, e := range entries {
+		d := filepath.Join(root, e.Name())
+		var ri RunInfo
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), fp+"-") || readJSON(filepath.Join(d, FileRun), &ri) != nil ||
+			ri.DryRun || !exists(filepath.Join(d, FileOutcomes)) {
+			continue
+		}
+		if last == nil || ri.Started.After(last.Started) {
+			dir, last = d, &ri
+		}
+	}
+	return dir, last, nil
+}
+
+// Finished reports whether the run in dir has finished (its checkpoint says so).
+func Finished(dir string) bool {
+	return exists(filepath.Join(dir, FileOutcomes)) && !interrupted(dir)
+}
