@@ -17,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/lazy"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // writeLazyFixture writes users.csv (n users, password "pw-<i>"; user 3 is disabled),
@@ -180,7 +181,7 @@ func TestRehearseLazy(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "rehearse", "--plan", plan, "--passwords", known, "--json")
 	var got struct {
 		strategies.Report
-		SignIns []signIn `json:"sign_ins"`
+		SignIns []rehearse.SignIn `json:"sign_ins"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s\nstderr %s", err, out, errOut)

@@ -12,13 +12,6 @@ import (
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
-// KnownPasswordsFile is looked for beside the plan and the source when --passwords is
-// not given; the bundled demo database ships one.
-const KnownPasswordsFile = rehearse.KnownPasswordsFile
-
-// signIn is the result of one rehearsal sign-in.
-type signIn = rehearse.SignIn
-
 func newRehearseCmd(a *app) *cobra.Command {
 	var planPath, known string
 	var asJSON, mock bool

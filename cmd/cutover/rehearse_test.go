@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // knownPasswordsBeside copies the fixture's known.csv to known-passwords.csv beside the
@@ -19,7 +21,7 @@ func knownPasswordsBeside(t *testing.T, plan string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, KnownPasswordsFile), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rehearse.KnownPasswordsFile), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

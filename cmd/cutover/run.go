@@ -17,6 +17,7 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/authonly"
 	"github.com/cutover/cutover/strategies/bulk"
+	"github.com/cutover/cutover/strategies/lazy"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
@@ -80,7 +81,7 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	}
 	s, _ := rehearse.StrategyOf(p.Strategy)
 	if s.Runner == nil {
-		return runLazyPlan(p)
+		return lazy.NotARun(p)
 	}
 	r := s.Runner(targetOpener(a.log), a.log)
 	if ar, ok := r.(*authonly.Runner); ok {
@@ -145,11 +146,3 @@ func targetOpener(log *slog.Logger) func(ctx context.Context, p *strategies.Plan
 
 // errNoPlan is returned by undo when neither --plan nor run.json names the plan.
 var errNoPlan = errors.New("the run directory does not name its plan (the plan was not saved when it ran); give it with --plan FILE")
-
-// runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
-// lazy migration is a service plus a final sweep; it says which commands do the work.
-func runLazyPlan(p *strategies.Plan) error {
-	return exitError{exitUsage, fmt.Errorf(`%s: a lazy plan is not run in one go: start 'cutover bridge --plan %[1]s' and point the IdP at it, `+
-		`watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); `+
-		`'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')`, p.File)}
-}

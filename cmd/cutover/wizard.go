@@ -42,7 +42,10 @@ run asks before stopping, and a stopped run can be resumed.
 
 The wizard needs a terminal (it draws on stderr). For screen readers and scripts use
 --accessible (or ACCESSIBLE=1): plain prompts, one per line, read from stdin.
-NO_COLOR turns colours off.`,
+NO_COLOR turns colours off.
+
+Exit codes: 0 done, 1 the run failed, 2 no terminal or a bad plan, 3 some rows
+failed, 130 cancelled.`,
 		Example: `  cutover                                   # the wizard on the demo data
   cutover wizard --plan plan.yaml           # start from a saved plan, every answer prefilled
   ACCESSIBLE=1 cutover wizard               # plain prompts for a screen reader

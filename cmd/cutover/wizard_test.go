@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 func TestWizardWithoutTerminalPointsToRunPlan(t *testing.T) {
@@ -67,7 +68,7 @@ func TestWizardAccessibleOnDemoData(t *testing.T) {
 			if p.Strategy != tt.strategy {
 				t.Errorf("strategy: got %q, want %q", p.Strategy, tt.strategy)
 			}
-			for _, f := range []string{"legacy-demo.db", KnownPasswordsFile} {
+			for _, f := range []string{"legacy-demo.db", rehearse.KnownPasswordsFile} {
 				if _, err := os.Stat(filepath.Join(demoDir, f)); err != nil {
 					t.Errorf("demo file %s: %v", f, err)
 				}

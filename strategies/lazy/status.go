@@ -188,3 +188,12 @@ func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner
 	}
 	return rep, nil
 }
+
+// NotARun is what 'cutover run' answers for a lazy plan: a lazy migration is a service
+// plus a final sweep, not one run; the error says which commands do the work.
+func NotARun(p *strategies.Plan) error {
+	return &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "strategy", Message: fmt.Sprintf(
+		"a lazy plan is not run in one go: start 'cutover bridge --plan %s' and point the IdP at it, "+
+			"watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); "+
+			"'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')", p.File)}
+}
