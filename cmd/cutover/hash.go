@@ -96,7 +96,6 @@ format unsupported (the message says why).`,
 		},
 	}
 	cmd.Flags().StringVar(&f.hash, "hash", "", "the stored hash (quote it: it usually contains '$')")
-	cmd.Flags().StringVar(&f.format, "format", "", "the format name or recipe:<expression> (default: detect)")
 	cmd.Flags().StringVar(&f.keyEnv, "key-env", "", "name of an environment variable holding the HMAC key/pepper for recipes")
 	addHashFlags(cmd, &f)
 	return cmd
@@ -104,13 +103,14 @@ format unsupported (the message says why).`,
 
 func addHashFlags(cmd *cobra.Command, f *hashFlags) {
 	cmd.Flags().StringVar(&f.salt, "salt", "", "the salt, when the legacy table keeps it in its own column")
+	cmd.Flags().StringVar(&f.format, "format", "", "the format name or recipe:<expression> (default: detect)")
 	cmd.Flags().StringVar(&f.firebase, "firebase-config", "", "JSON file with the Firebase project's hash config (base64_signer_key, base64_salt_separator, rounds, mem_cost)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
 }
 
 // newHashVerifier builds the verifier the flags describe.
 func newHashVerifier(f hashFlags) (*passwords.Verifier, error) {
-	var opts passwords.Options
+	opts := passwords.Options{FormatSetting: "--format"}
 	if f.firebase != "" {
 		b, err := os.ReadFile(f.firebase)
 		if err != nil {
@@ -139,7 +139,7 @@ func runHashDetect(a *app, f hashFlags) error {
 	if err != nil {
 		return err
 	}
-	d, err := v.Detect(passwords.Stored{Hash: f.hash, Salt: f.salt})
+	d, err := v.Detect(passwords.Stored{Hash: f.hash, Salt: f.salt, Format: f.format})
 	if err != nil {
 		return badHash(a, fmt.Errorf("detect hash format: %w", err))
 	}
