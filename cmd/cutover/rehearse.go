@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,20 +84,17 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	for _, n := range res.Notes {
 		fmt.Fprintln(a.stderr, n)
 	}
-	if asJSON {
-		err = writeJSON(a.stdout, res)
-	} else {
-		_, err = io.WriteString(a.stdout, res.Summary())
-	}
-	if err != nil {
-		return err
-	}
 	code := exitOK
 	if !res.OK() {
 		code = exitPartial
 	}
-	if !asJSON {
-		fmt.Fprintf(a.stdout, "\nExit code %d, %s.\n", code, res.Verdict())
+	if asJSON {
+		err = writeJSON(a.stdout, res)
+	} else {
+		_, err = fmt.Fprintf(a.stdout, "%s\nExit code %d, %s.\n", res.Summary(), code, res.Verdict())
+	}
+	if err != nil {
+		return err
 	}
 	return quietError{code}
 }

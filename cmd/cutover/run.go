@@ -55,7 +55,7 @@ failed, 1 the run could not proceed, 2 bad flags or plan, 130 interrupted.`,
 		Example: `  cutover run --plan cutover.yaml
   cutover run --plan cutover.yaml --dry-run
   cutover run --plan cutover.yaml --resume --json
-  cutover run --plan cutover.yaml --only-failed .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear`,
+  cutover run --plan cutover.yaml --only-failed .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPlan(cmd.Context(), a, f)

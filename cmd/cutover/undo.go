@@ -27,8 +27,8 @@ request per user (progress goes to stderr); the bundled mock IdP deletes in batc
 Users already gone are counted as not deleted, so undo can be run again.
 
 Exit codes: 0 done (or nothing to delete), 1 the target could not delete, 2 bad flags.`,
-		Example: `  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear
-  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear --dry-run`,
+		Example: `  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z
+  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return undoRun(cmd.Context(), a, args[0], plan, dryRun)

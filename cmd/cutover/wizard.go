@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/charmbracelet/x/term"
@@ -85,6 +86,7 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 		for _, n := range res.Notes {
 			fmt.Fprintln(a.stdout, n)
 		}
+		fmt.Fprint(a.stdout, installHint())
 	}
 	if err != nil {
 		return err
@@ -95,6 +97,15 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 		}
 	}
 	return nil
+}
+
+// installHint says how to get the 'cutover' the next steps name when it is not on the
+// PATH (the wizard was started with 'go run'); "" when it is.
+func installHint() string {
+	if _, err := exec.LookPath("cutover"); err == nil {
+		return ""
+	}
+	return "The next steps run 'cutover': install it with 'go install ./cmd/cutover' ($(go env GOPATH)/bin on PATH); under 'go run' an exit code prints as 'exit status N'.\n"
 }
 
 func isTerminal(v any) bool {
