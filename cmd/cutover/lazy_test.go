@@ -244,3 +244,37 @@ func TestBridgeWithoutSecretSaysWhatToAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusCountsOnlySweeps: a bulk run of the same input beside the lazy plan (the
+// wizard's demo walks share one) is not a sweep; once a sweep finds those users at the
+// IdP, they count as swept.
+func TestStatusCountsOnlySweeps(t *testing.T) {
+	plan := writeLazyFixture(t, 12)
+	data, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulkPlan := filepath.Join(filepath.Dir(plan), "bulk.yaml")
+	os.WriteFile(bulkPlan, []byte(strings.Replace(string(data), "strategy: lazy", "strategy: bulk", 1)), 0o600)
+	if code, out, errOut := runCLI(t, "", "run", "--plan", bulkPlan); code != exitOK {
+		t.Fatalf("bulk run: got exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	status := func() lazy.Status {
+		t.Helper()
+		code, out, errOut := runCLI(t, "", "status", "--plan", plan, "--json")
+		var st lazy.Status
+		if code != exitOK || json.Unmarshal([]byte(out), &st) != nil {
+			t.Fatalf("status: got exit %d, %q (stderr %q)", code, out, errOut)
+		}
+		return st
+	}
+	if st := status(); st.Swept != 0 || st.Sweep != nil || st.Remaining != 12 {
+		t.Errorf("status after a bulk run: got swept %d by %+v, remaining %d; want no sweep, 12 remaining", st.Swept, st.Sweep, st.Remaining)
+	}
+	if code, out, errOut := runCLI(t, "", "sweep", "--plan", plan); code != exitOK {
+		t.Fatalf("sweep: got exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	if st := status(); st.Swept != 12 || st.Remaining != 0 {
+		t.Errorf("status after the sweep found everyone at the IdP: got swept %d, remaining %d; want 12, 0", st.Swept, st.Remaining)
+	}
+}

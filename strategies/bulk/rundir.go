@@ -393,8 +393,8 @@ func exists(path string) bool {
 }
 
 // LastRun returns the directory and record of the plan's latest run against any target
-// (by start time), or "" when it has none; dry runs do not count. 'cutover status'
-// reads a lazy plan's last sweep this way.
+// (by start time), or "" when it has none; dry runs and runs of another strategy on
+// the same input do not count. 'cutover status' reads a lazy plan's last sweep this way.
 func LastRun(p *strategies.Plan) (string, *RunInfo, error) {
 	root, err := RunRoot(p)
 	if err != nil {
@@ -417,7 +417,7 @@ func LastRun(p *strategies.Plan) (string, *RunInfo, error) {
 		d := filepath.Join(root, e.Name())
 		var ri RunInfo
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), fp+"-") || readJSON(filepath.Join(d, FileRun), &ri) != nil ||
-			ri.DryRun || !exists(filepath.Join(d, FileOutcomes)) {
+			ri.DryRun || ri.Strategy != p.Strategy || !exists(filepath.Join(d, FileOutcomes)) {
 			continue
 		}
 		if last == nil || ri.Started.After(last.Started) {
