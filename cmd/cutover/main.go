@@ -102,7 +102,7 @@ type quietError struct{ code int }
 func (e quietError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // usageError marks bad flags, arguments or input (exit 2). showHelp adds the pointer
-// to 'cutover --help'; it is false where the message already says where to look.
+// to the failing command's --help; it is false where the message already says where to look.
 type usageError struct {
 	err      error
 	showHelp bool
