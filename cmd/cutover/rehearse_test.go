@@ -71,3 +71,21 @@ func TestRehearseLazyText(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(out))
 }
+
+// TestRehearseLazyWithoutKnownPasswords: with no passwords to sign in with, the headline
+// and the sign-ins section say the same thing: nobody signed in, and why.
+func TestRehearseLazyWithoutKnownPasswords(t *testing.T) {
+	plan := writeLazyFixture(t, 6)
+	code, out := rehearseText(t, plan)
+	if code != exitOK {
+		t.Errorf("exit code: got %d, want 0 (no row failed, no sign-in tried)", code)
+	}
+	for _, want := range []string{"so nobody signed in through the bridge", "No sign-ins: no --passwords was given", "Exit code 0, ok: no row failed (no sign-in was tried)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "known users signed in") {
+		t.Errorf("output counts known users signed in beside 'No sign-ins':\n%s", out)
+	}
+}

@@ -71,7 +71,11 @@ func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
 	res.Headline = fmt.Sprintf("Lazy rehearsal: %d of %d known users signed in through the bridge (each moving to the IdP at that first sign-in), then a sweep imported the rest.",
 		res.SignedIn(), len(ins))
 	if len(ins) == 0 {
-		res.Headline = fmt.Sprintf("Lazy rehearsal: no known passwords (no --passwords, no %s beside the plan or the source), so nobody signed in through the bridge; a sweep imported everyone.", KnownPasswordsFile)
+		why := fmt.Sprintf("no --passwords, no %s beside the plan or the source", KnownPasswordsFile)
+		if rh.known != "" {
+			why = rh.known + " lists nobody"
+		}
+		res.Headline = fmt.Sprintf("Lazy rehearsal: no known passwords (%s), so nobody signed in through the bridge; a sweep imported everyone.", why)
 	}
 	res.Headline += fmt.Sprintf("\n\nRehearsal against %s (profile %s)", t.Name, t.Bulk.Profile)
 	res.NextSteps = rehearsedSteps(rep.NextSteps, rh.cfg.Plan)
