@@ -27,13 +27,13 @@ func knownPasswordsBeside(t *testing.T, plan string) {
 }
 
 // rehearseText runs 'cutover rehearse --plan plan' without --passwords and returns its
-// exit code and standard output with the run's duration and the plan's directory
+// exit code and the report (standard output) with the run's duration and the plan's directory
 // replaced, so that the output can be compared with a golden file.
 func rehearseText(t *testing.T, plan string) (int, string) {
 	t.Helper()
-	code, out, errOut := runCLI(t, "", "rehearse", "--plan", plan)
-	if strings.Contains(out+errOut, filepath.Join(os.TempDir(), "cutover-rehearse-")) {
-		t.Errorf("the output points into the rehearsal's temporary directory, deleted when it ends:\n%s%s", out, errOut)
+	code, out, _ := runCLI(t, "", "rehearse", "--plan", plan)
+	if strings.Contains(out, filepath.Join(os.TempDir(), "cutover-rehearse-")) {
+		t.Errorf("the report points into the rehearsal's temporary directory, deleted when it ends:\n%s", out)
 	}
 	out = strings.ReplaceAll(out, filepath.Dir(plan), "PLANDIR")
 	return code, regexp.MustCompile(`Took [0-9.]+[µm]?s`).ReplaceAllString(out, "Took 1ms")
@@ -87,5 +87,15 @@ func TestRehearseLazyWithoutKnownPasswords(t *testing.T) {
 	}
 	if strings.Contains(out, "known users signed in") {
 		t.Errorf("output counts known users signed in beside 'No sign-ins':\n%s", out)
+	}
+}
+
+// TestRehearseAuthOnlyText: the authonly rehearsal writes back into a copy of the legacy
+// database that is deleted when it ends; its output says so instead of naming the path.
+func TestRehearseAuthOnlyText(t *testing.T) {
+	plan, _ := writeAuthOnlyFixture(t, 6)
+	code, out := rehearseText(t, plan)
+	if code != exitOK || !strings.Contains(out, "a copy of the legacy database (deleted when the rehearsal ended") {
+		t.Errorf("got exit %d, output:\n%s\nwant 0 and the write-back into a deleted copy", code, out)
 	}
 }
