@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"errors"
@@ -124,6 +125,23 @@ type Info struct {
 	AdminKeyPEM  []byte          // AdminKey as PKCS#8 PEM
 	AdminKeyFile string          // admin-key.pem, when written or loaded
 	Profile      string          // the import profile
+}
+
+// Banner is what 'cutover mockidp' says once it listens at addr: where it is, its
+// keys and client, and the lazy hook it calls ("" is none).
+func (i Info) Banner(addr, hookURL string) string {
+	keyFile := cmp.Or(i.AdminKeyFile, "(in memory; use --admin-key-out DIR to write it)")
+	return fmt.Sprintf(`cutover mock IdP is running
+  URL        http://%s
+  issuer     %s
+  profile    %s
+  project    %s
+  key id     %s
+  admin key  %s
+  client id  %s (public, password grant, loopback redirects)
+  lazy hook  %s
+Press Ctrl+C to stop.
+`, addr, i.Issuer, i.Profile, i.Project, i.KeyID, keyFile, i.ClientID, cmp.Or(hookURL, "off"))
 }
 
 // Server is the mock IdP. Create it with New; it is safe for concurrent use.

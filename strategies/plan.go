@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -598,20 +599,23 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, prefix string) error {
 		if n.Kind == yaml.MappingNode {
 			return checkStruct(file, n, t, prefix)
 		}
+		if n.Kind == yaml.SequenceNode {
+			return typeErr(file, n, prefix, "a column name or {column: c, transform: t}", "column")
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-				return nil
-			}
-			return &Error{Code: CodePlan, File: file, Line: n.Line, Field: strings.TrimSuffix(prefix, "."), Message: "expected a mapping of keys"}
+			return typeErr(file, n, prefix, "a mapping of keys", "{key: value}")
 		}
 		return checkStruct(file, n, t, prefix)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return nil
+			return typeErr(file, n, prefix, "a mapping of keys", "{name: value}")
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if err := checkKeys(file, n.Content[i+1], t.Elem(), prefix+n.Content[i].Value+"."); err != nil {
@@ -620,15 +624,59 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, prefix string) error {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return nil
+			return typeErr(file, n, prefix, "a list", "[a, b]")
 		}
 		for _, c := range n.Content {
 			if err := checkKeys(file, c, t.Elem(), prefix); err != nil {
 				return err
 			}
 		}
+	default:
+		return checkScalar(file, n, t, prefix)
 	}
 	return nil
+}
+
+// checkScalar checks that a plain value fits its Go type before decoding does: the
+// YAML library's "cannot unmarshal !!str into int" says neither which key nor what to write.
+func checkScalar(file string, n *yaml.Node, t reflect.Type, prefix string) error {
+	want, example, tags := "text", "value", []string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp", "!!binary"}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want, example, tags = "a whole number", "4", []string{"!!int"}
+		if prefix == "version." {
+			example = strconv.Itoa(PlanVersion)
+		}
+	case reflect.Float32, reflect.Float64:
+		want, example, tags = "a number", "0.5", []string{"!!int", "!!float"}
+	case reflect.Bool:
+		want, example, tags = "true or false", "true", []string{"!!bool"}
+	case reflect.String:
+	default:
+		return nil // decoding says what is wrong
+	}
+	if n.Kind == yaml.ScalarNode && slices.Contains(tags, n.ShortTag()) {
+		return nil
+	}
+	return typeErr(file, n, prefix, want, example)
+}
+
+// typeErr says that the value of the key prefix names (at n) is not what belongs there,
+// what it is instead, and how to write it.
+func typeErr(file string, n *yaml.Node, prefix, want, example string) error {
+	key := strings.TrimSuffix(prefix, ".")
+	got := "a list"
+	switch {
+	case n.Kind == yaml.MappingNode:
+		got = "a mapping of keys"
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str":
+		got = fmt.Sprintf("the text %q", n.Value)
+	case n.Kind == yaml.ScalarNode:
+		got = "the value " + n.Value
+	}
+	return &Error{Code: CodePlan, File: file, Line: n.Line, Field: key,
+		Message: fmt.Sprintf("expected %s, got %s; write it as `%s: %s`", want, got, key[strings.LastIndex(key, ".")+1:], example)}
 }
 
 func checkStruct(file string, n *yaml.Node, t reflect.Type, prefix string) error {
@@ -726,10 +774,14 @@ func yamlErrLine(err error) int {
 	return n
 }
 
+// unmarshalRe is the YAML library's type error, which checkScalar mostly forestalls.
+var unmarshalRe = regexp.MustCompile("cannot unmarshal !!(\\w+) (?:`([^`]*)` )?into (\\S+)")
+
 func cleanYAMLErr(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	s = strings.TrimPrefix(s, "unmarshal errors:\n")
 	s = strings.Join(strings.Fields(s), " ")
+	s = unmarshalRe.ReplaceAllString(s, "expected a value of type $3, got the YAML $1 $2")
 	return strings.ReplaceAll(s, "strategies.", "")
 }
 

@@ -48,7 +48,15 @@ func TestParsePlanErrors(t *testing.T) {
 		{"unknown nested key", strings.Replace(goodPlan, "  key: id", "  kee: id", 1), "source.kee", 7, "unknown key"},
 		{"unknown key in a field ref", strings.Replace(goodPlan, "transform: not}", "transfrom: not}", 1), "mapping.disabled.transfrom", 14, "unknown key"},
 		{"key given twice", strings.Replace(goodPlan, "strategy: bulk", "strategy: bulk\nstrategy: lazy", 1), "strategy", 3, "given twice"},
-		{"wrong type", strings.Replace(goodPlan, "bulk: {}", "bulk: {concurrency: many}", 1), "bulk.concurrency", 23, "wrong type"},
+		{"text where a number belongs", strings.Replace(goodPlan, "bulk: {}", "bulk: {concurrency: many}", 1), "bulk.concurrency", 23,
+			"bulk.concurrency: expected a whole number, got the text \"many\"; write it as `concurrency: 4`"},
+		{"text where a version belongs", strings.Replace(goodPlan, "version: 1", "version: one", 1), "version", 1,
+			"version: expected a whole number, got the text \"one\"; write it as `version: 1`"},
+		{"text where true or false belongs", strings.Replace(goodPlan, "bulk: {}", "bulk: {log_emails: sometimes}", 1), "bulk.log_emails", 23,
+			"expected true or false, got the text \"sometimes\"; write it as `log_emails: true`"},
+		{"list where a mapping belongs", strings.Replace(goodPlan, "bulk: {}", "bulk: [a, b]", 1), "bulk", 23, "expected a mapping of keys, got a list"},
+		{"list where a map of columns belongs", strings.Replace(goodPlan, "custom_attributes: {member_id: member_no}", "custom_attributes: [a, b]", 1), "mapping.custom_attributes", 19,
+			"mapping.custom_attributes: expected a mapping of keys, got a list; write it as `custom_attributes: {name: value}`"},
 		{"empty target", strings.Replace(goodPlan, "  kind: mockidp\n  profile: authgear", "", 1), "target.kind", 0, "missing; use one of mockidp, authgear"},
 		{"scalar where a mapping belongs", strings.Replace(goodPlan, "lazy: {}", "lazy: yes", 1), "lazy", 24, "expected a mapping of keys"},
 		{"missing version", strings.Replace(goodPlan, "version: 1\n", "", 1), "version", 0, "missing; add `version: 1`"},
@@ -83,6 +91,9 @@ func TestParsePlanErrors(t *testing.T) {
 			}
 			if !strings.Contains(e.Error(), tt.wantMsg) {
 				t.Errorf("got %q, want it to contain %q", e.Error(), tt.wantMsg)
+			}
+			if strings.Contains(e.Error(), "!!") || strings.Contains(e.Error(), "unmarshal") {
+				t.Errorf("got %q: the YAML library's words, not the plan's", e.Error())
 			}
 		})
 	}

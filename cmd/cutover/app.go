@@ -41,7 +41,9 @@ answers 403 when the table will not take such a row). A missing or bad token get
 
 The issuer is --idp, else the plan's target.url. Inside a container network, where
 the IdP is reached at another address than its issuer, give that address with
---discovery-url. The source must be a database (postgres, mysql, sqlite).`,
+--discovery-url. The source must be a database (postgres, mysql, sqlite).
+
+Exit codes: 0 stopped by Ctrl+C or SIGTERM, 1 it could not serve, 2 bad flags or plan.`,
 		Example: `  cutover example-app --plan cutover.yaml --idp http://127.0.0.1:8080
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/protected`,
 		Args: cobra.NoArgs,

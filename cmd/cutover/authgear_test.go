@@ -19,6 +19,7 @@ import (
 
 	"github.com/cutover/cutover/mockidp"
 	"github.com/cutover/cutover/mockidp/mockidptest"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // recordedFlow is strategies/idp/testdata/authflow.json: a real Authgear's answers to
@@ -167,9 +168,9 @@ func TestRehearseAtAuthgear(t *testing.T) {
 	}
 	var got struct {
 		Inserted        int64
-		WithoutPassword int64    `json:"without_password"`
-		RunDir          string   `json:"run_dir"`
-		SignIns         []signIn `json:"sign_ins"`
+		WithoutPassword int64             `json:"without_password"`
+		RunDir          string            `json:"run_dir"`
+		SignIns         []rehearse.SignIn `json:"sign_ins"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("stdout: %v: %q", err, out)

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // writeAuthOnlyFixture writes an SQLite users table (every 7th email broken) and an
@@ -111,7 +113,7 @@ func TestRehearseAuthOnly(t *testing.T) {
 		WriteBack struct {
 			Rows int64 `json:"rows"`
 		} `json:"write_back"`
-		SignIns []signIn `json:"sign_ins"`
+		SignIns []rehearse.SignIn `json:"sign_ins"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())

@@ -48,7 +48,10 @@ unless lazy.no_auth is true. Failed attempts are limited per email and requests
 per client address (lazy.rate_limit; 10 and 600 per minute), answering 429. An
 unknown email costs what a wrong password costs. Passwords are never logged.
 With lazy.tls_cert and lazy.tls_key the bridge serves HTTPS. Ctrl+C or SIGTERM
-stops it after the requests in flight have finished.`,
+stops it after the requests in flight have finished.
+
+Exit codes: 0 stopped by Ctrl+C or SIGTERM, 1 it could not serve (listen, source),
+2 bad flags or plan (a lazy plan without lazy.secret says what to add).`,
 		Example: `  export BRIDGE_SECRET=$(openssl rand -hex 32)
   cutover bridge --plan cutover.yaml
   cutover bridge --plan cutover.yaml --listen 0.0.0.0:8788

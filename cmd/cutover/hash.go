@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/passwords"
 	"github.com/cutover/cutover/strategies/sources"
 )
@@ -33,7 +34,9 @@ whether a password matches it, and whether Authgear can import it as it is.
 
 Run 'cutover hash detect' on a sample from your users table before choosing a
 strategy, and 'cutover hash verify' with a password you know (a test account) to
-prove cutover reads the format right. Formats: ` + strings.Join(passwords.FormatNames(), ", ") + `.`,
+prove cutover reads the format right.
+
+` + strategies.Wrap("Formats: "+strings.Join(passwords.FormatNames(), ", ")+".", 80),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return usagef("choose 'cutover hash detect HASH' or 'cutover hash verify --hash HASH'")
@@ -53,7 +56,9 @@ salt length...), whether it is a weak format, and whether Authgear can import it
 When two formats look alike (a bare hex digest with a salt column), the most likely
 is printed with a confidence below 1 and the alternatives.
 
-Quote the hash in single quotes: it usually contains '$'.`,
+Quote the hash in single quotes: it usually contains '$'.
+
+Exit codes: 0 the format is known, 2 the hash is malformed or of no known format.`,
 		Example: `  cutover hash detect '$2y$10$owQAzz8KWyWMV1vAX.7VT.KJ4fHp5CRDH5m4S2KlfKoarZR8AdMcy'
   cutover hash detect --salt 'x7Rq' 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8
   cutover hash detect --json 'pbkdf2_sha256$260000$hoZrBAIgQQcrSmioVecBam$FeaL1qJ5ISjDkRie15iMhA8T1THum/n4TYtZeG4qWuA='`,
@@ -76,7 +81,7 @@ func newHashVerifyCmd(a *app) *cobra.Command {
 first line of standard input, never from the command line (where it would land in
 your shell history and the process list).
 
-Exit status: 0 the password matches, 1 it does not, 2 the hash is malformed or its
+Exit codes: 0 the password matches, 1 it does not, 2 the hash is malformed or its
 format unsupported (the message says why).`,
 		Example: `  printf '%s\n' "$TEST_PASSWORD" | cutover hash verify --hash '$P$Byc8RINFvCOOtlFm.w19x1Ukd8jOKA1'
   cutover hash verify --hash "$HASH" --salt "$SALT" --format sha256_salt_password < password.txt
@@ -91,7 +96,6 @@ format unsupported (the message says why).`,
 		},
 	}
 	cmd.Flags().StringVar(&f.hash, "hash", "", "the stored hash (quote it: it usually contains '$')")
-	cmd.Flags().StringVar(&f.format, "format", "", "the format name or recipe:<expression> (default: detect)")
 	cmd.Flags().StringVar(&f.keyEnv, "key-env", "", "name of an environment variable holding the HMAC key/pepper for recipes")
 	addHashFlags(cmd, &f)
 	return cmd
@@ -99,13 +103,14 @@ format unsupported (the message says why).`,
 
 func addHashFlags(cmd *cobra.Command, f *hashFlags) {
 	cmd.Flags().StringVar(&f.salt, "salt", "", "the salt, when the legacy table keeps it in its own column")
+	cmd.Flags().StringVar(&f.format, "format", "", "the format name or recipe:<expression> (default: detect)")
 	cmd.Flags().StringVar(&f.firebase, "firebase-config", "", "JSON file with the Firebase project's hash config (base64_signer_key, base64_salt_separator, rounds, mem_cost)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
 }
 
 // newHashVerifier builds the verifier the flags describe.
 func newHashVerifier(f hashFlags) (*passwords.Verifier, error) {
-	var opts passwords.Options
+	opts := passwords.Options{FormatSetting: "--format"}
 	if f.firebase != "" {
 		b, err := os.ReadFile(f.firebase)
 		if err != nil {
@@ -134,7 +139,7 @@ func runHashDetect(a *app, f hashFlags) error {
 	if err != nil {
 		return err
 	}
-	d, err := v.Detect(passwords.Stored{Hash: f.hash, Salt: f.salt})
+	d, err := v.Detect(passwords.Stored{Hash: f.hash, Salt: f.salt, Format: f.format})
 	if err != nil {
 		return badHash(a, fmt.Errorf("detect hash format: %w", err))
 	}

@@ -49,6 +49,11 @@ func TestHashVerify(t *testing.T) {
 		{name: "malformed", stdin: "x\n", args: []string{"--hash", "$2b$10$short"}, want: exitBadHash, badHash: true, wantErr: "60 characters"},
 		{name: "cost above cap", stdin: "x\n", args: []string{"--hash", "$2b$31$" + strings.Repeat("a", 53)}, want: exitBadHash, badHash: true, wantErr: "cost 31"},
 		{name: "unknown format", stdin: "x\n", args: []string{"--hash", "not-a-hash"}, want: exitBadHash, badHash: true, wantErr: "no known format"},
+		// The command's words, not the plan's: it has --format, no password_format.
+		{name: "garbage hash names --format", stdin: "x\n", args: []string{"--hash", "garbage!!"}, want: exitBadHash, badHash: true,
+			wantErr: "give --format a format name or recipe:<expression>"},
+		{name: "unknown --format", stdin: "x\n", args: []string{"--hash", "abc", "--format", "nope"}, want: exitBadHash, badHash: true,
+			wantErr: `--format: "nope" is not a known format`},
 		{name: "unsupported", stdin: "x\n", args: []string{"--hash", "{CRYPT}ab01FAX.bQRSU"}, want: exitBadHash, badHash: true, wantErr: "DES crypt"},
 		{name: "malformed json", stdin: "x\n", args: []string{"--hash", "$2b$10$short", "--json"}, want: exitBadHash, badHash: true, wantOut: `"match":false`},
 		{name: "no password", stdin: "", args: []string{"--hash", bc.Hash}, want: exitUsage, wantErr: "no password on standard input"},
@@ -69,6 +74,9 @@ func TestHashVerify(t *testing.T) {
 			}
 			if tt.stdin != "" && strings.Contains(out+errOut, strings.TrimSpace(tt.stdin)) && len(strings.TrimSpace(tt.stdin)) > 2 {
 				t.Errorf("the password %q was echoed: stdout %q stderr %q", tt.stdin, out, errOut)
+			}
+			if strings.Contains(errOut, "password_format") {
+				t.Errorf("stderr: got %q, which names the plan's password_format, not --format", errOut)
 			}
 			if tt.badHash && strings.Contains(errOut, "--help' for usage") {
 				t.Errorf("stderr: got a usage hint for a bad hash: %q", errOut)

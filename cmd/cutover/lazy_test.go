@@ -17,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/lazy"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // writeLazyFixture writes users.csv (n users, password "pw-<i>"; user 3 is disabled),
@@ -76,7 +77,7 @@ func TestLazyCommands(t *testing.T) {
 	})
 	t.Run("status before the bridge ran", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", "status", "--plan", plan)
-		if code != exitOK || !strings.Contains(out, "0 of 12 users migrated (0.0%), 12 remaining") || !strings.Contains(errOut, "No verification recorded yet") {
+		if code != exitOK || !strings.Contains(out, "0 of 12 users migrated by the bridge (0.0%), 12 remaining") || !strings.Contains(errOut, "No verification recorded yet") {
 			t.Errorf("got exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 	})
@@ -180,7 +181,7 @@ func TestRehearseLazy(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "rehearse", "--plan", plan, "--passwords", known, "--json")
 	var got struct {
 		strategies.Report
-		SignIns []signIn `json:"sign_ins"`
+		SignIns []rehearse.SignIn `json:"sign_ins"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s\nstderr %s", err, out, errOut)
@@ -200,5 +201,80 @@ func TestRehearseLazy(t *testing.T) {
 	}
 	if got.Rows != 12 || got.Skipped != 3 || got.Inserted != 9 || !got.Reconciles() {
 		t.Errorf("sweep after the sign-ins: got %d rows, %d skipped, %d inserted; want 12, 3 (signed in), 9", got.Rows, got.Skipped, got.Inserted)
+	}
+}
+
+// TestStatusCountsTheSweep: once a sweep has run, status counts the users it imported
+// as at the IdP; it used to go on saying they remained for a sweep to import.
+func TestStatusCountsTheSweep(t *testing.T) {
+	plan := writeLazyFixture(t, 12)
+	code, out, errOut := runCLI(t, "", "sweep", "--plan", plan, "--json")
+	var rep strategies.Report
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.Inserted != 12 {
+		t.Fatalf("sweep: got exit %d, %q (stderr %q); want 12 inserted", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "status", "--plan", plan, "--json")
+	var st lazy.Status
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status: got exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	if st.Total != 12 || st.Remaining != 0 || st.Swept != 12 || st.Sweep == nil || st.Sweep.RunDir != rep.RunDir {
+		t.Errorf("status after the sweep: got total %d, remaining %d, swept %d, sweep %+v; want 12, 0, 12 by the sweep in %s",
+			st.Total, st.Remaining, st.Swept, st.Sweep, rep.RunDir)
+	}
+	_, out, _ = runCLI(t, "", "status", "--plan", plan)
+	if !strings.Contains(out, "12 imported by the sweep") || strings.Contains(out, "imports the remaining users") {
+		t.Errorf("status text after the sweep: got %q, want it to count the sweep and not ask for one", out)
+	}
+}
+
+// TestBridgeWithoutSecretSaysWhatToAdd: a lazy plan without lazy.secret (as the wizard
+// used to save one) is refused with the exact line to add, where, and what to export.
+func TestBridgeWithoutSecretSaysWhatToAdd(t *testing.T) {
+	plan := writeLazyFixture(t, 3)
+	data, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(plan, []byte(strings.Replace(string(data), "  secret: ${CUTOVER_TEST_BRIDGE_SECRET}\n", "", 1)), 0o600)
+	code, _, errOut := runCLI(t, "", "bridge", "--plan", plan)
+	for _, want := range []string{"lazy.secret", "add `secret: ${BRIDGE_SECRET}` under `lazy:` in " + plan, "export BRIDGE_SECRET=$(openssl rand -hex 32)", "no_auth: true"} {
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("got exit %d, stderr %q; want 2 and %q", code, errOut, want)
+		}
+	}
+}
+
+// TestStatusCountsOnlySweeps: a bulk run of the same input beside the lazy plan (the
+// wizard's demo walks share one) is not a sweep; once a sweep finds those users at the
+// IdP, they count as swept.
+func TestStatusCountsOnlySweeps(t *testing.T) {
+	plan := writeLazyFixture(t, 12)
+	data, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulkPlan := filepath.Join(filepath.Dir(plan), "bulk.yaml")
+	os.WriteFile(bulkPlan, []byte(strings.Replace(string(data), "strategy: lazy", "strategy: bulk", 1)), 0o600)
+	if code, out, errOut := runCLI(t, "", "run", "--plan", bulkPlan); code != exitOK {
+		t.Fatalf("bulk run: got exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	status := func() lazy.Status {
+		t.Helper()
+		code, out, errOut := runCLI(t, "", "status", "--plan", plan, "--json")
+		var st lazy.Status
+		if code != exitOK || json.Unmarshal([]byte(out), &st) != nil {
+			t.Fatalf("status: got exit %d, %q (stderr %q)", code, out, errOut)
+		}
+		return st
+	}
+	if st := status(); st.Swept != 0 || st.Sweep != nil || st.Remaining != 12 {
+		t.Errorf("status after a bulk run: got swept %d by %+v, remaining %d; want no sweep, 12 remaining", st.Swept, st.Sweep, st.Remaining)
+	}
+	if code, out, errOut := runCLI(t, "", "sweep", "--plan", plan); code != exitOK {
+		t.Fatalf("sweep: got exit %d, %q (stderr %q)", code, out, errOut)
+	}
+	if st := status(); st.Swept != 12 || st.Remaining != 0 {
+		t.Errorf("status after the sweep found everyone at the IdP: got swept %d, remaining %d; want 12, 0", st.Swept, st.Remaining)
 	}
 }

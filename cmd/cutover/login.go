@@ -49,7 +49,7 @@ The password is read from the first line of standard input, never from a flag, s
 stays out of shell history and process lists. A one-time code from the mock IdP's
 /_mock/users/{id}/otp endpoint works in place of the password.
 
-Exit status: 0 signed in, 1 the sign-in was refused (wrong email or password,
+Exit codes: 0 signed in, 1 the sign-in was refused (wrong email or password,
 disabled, ...) or the IdP failed, 2 bad flags.`,
 		Example: `  echo 'correct horse' | cutover login --idp http://127.0.0.1:8787 --email user1@example.com
   cutover login --authgear https://myapp.authgear.cloud --email user1@example.com < password.txt

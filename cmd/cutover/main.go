@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !errors.As(err, &q) {
 		fmt.Fprintf(stderr, "cutover: %v\n", err)
 		if code == exitUsage && showHelp(err) {
-			fmt.Fprintln(stderr, "Run 'cutover --help' for usage.")
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	}
 	return code
@@ -101,7 +102,7 @@ type quietError struct{ code int }
 func (e quietError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // usageError marks bad flags, arguments or input (exit 2). showHelp adds the pointer
-// to 'cutover --help'; it is false where the message already says where to look.
+// to the failing command's --help; it is false where the message already says where to look.
 type usageError struct {
 	err      error
 	showHelp bool
@@ -158,22 +159,35 @@ func exitCode(ctx context.Context, err error) int {
 	return exitFailure
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
+// versionOf is the version the build info records: the module's (a tag, or the
+// pseudo-version 'go install' stamps from the commit), else "devel" with the commit
+// and whether the tree was modified when the build knows them.
+func versionOf(info *debug.BuildInfo) string {
+	if info == nil {
+		return "devel"
 	}
-	v := "devel"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if info.Main.Version != "" && info.Main.Version != "(devel)" {
-			v = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = " (commit " + s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			modified = ", modified"
 		}
 	}
-	return v
+	if rev == "" {
+		return "devel"
+	}
+	return "devel" + rev + modified + ")"
+}
+
+// buildInfo is the binary's build info; nil when it has none.
+func buildInfo() *debug.BuildInfo {
+	info, _ := debug.ReadBuildInfo()
+	return info
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -190,8 +204,14 @@ Strategies:
   lazy      the IdP asks 'cutover bridge' to verify each user at first sign-in
   authonly  import identifiers only and write the IdP's ids back into your users table
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 partial success (some rows failed), 130 cancelled.`,
-		Version:       buildVersion(),
+Exit codes: 0 ok, 1 failure, 2 usage, 3 partial success (some rows failed), 130 cancelled.
+Install with 'go install ./cmd/cutover' (under 'go run' an exit code prints as
+'exit status N').`,
+		Example: `  cutover                                     # the wizard on the bundled demo data
+  cutover rehearse --plan cutover-plan.yaml   # prove it at a mock IdP: import, then sign-ins
+  cutover run --plan cutover-plan.yaml        # the real run, in CI
+  cutover undo .cutover/runs/RUN              # delete the users that run created`,
+		Version:       cmp.Or(version, versionOf(buildInfo())),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,

@@ -46,7 +46,9 @@ Profiles: authgear (default) imports bcrypt hashes only, as Authgear does in pro
 permissive imports any format cutover can verify. Pick the one your real target matches.
 
 Fault flags make the admin API misbehave (sign-in stays healthy) so you can rehearse a
-bad day. The server runs until Ctrl+C or SIGTERM and then shuts down gracefully.`,
+bad day. The server runs until Ctrl+C or SIGTERM and then shuts down gracefully.
+
+Exit codes: 0 stopped by Ctrl+C or SIGTERM, 1 it could not serve, 2 bad flags.`,
 		Example: `  # An IdP for a rehearsal, key files in ./idp
   cutover mockidp --addr 127.0.0.1:8787 --admin-key-out ./idp
 
@@ -104,26 +106,7 @@ func runMockIDP(cmd *cobra.Command, a *app, f mockIDPFlags) error {
 	} else if err != nil {
 		return usageError{err: err, showHelp: true}
 	}
-	info := srv.Config()
-	keyFile := info.AdminKeyFile
-	if keyFile == "" {
-		keyFile = "(in memory; use --admin-key-out DIR to write it)"
-	}
-	hookLine := "off"
-	if f.hookURL != "" {
-		hookLine = f.hookURL
-	}
-	fmt.Fprintf(a.stderr, `cutover mock IdP is running
-  URL        http://%s
-  issuer     %s
-  profile    %s
-  project    %s
-  key id     %s
-  admin key  %s
-  client id  %s (public, password grant, loopback redirects)
-  lazy hook  %s
-Press Ctrl+C to stop.
-`, ln.Addr(), info.Issuer, info.Profile, info.Project, info.KeyID, keyFile, info.ClientID, hookLine)
+	fmt.Fprint(a.stderr, srv.Config().Banner(ln.Addr().String(), f.hookURL))
 
 	<-cmd.Context().Done()
 	fmt.Fprintln(a.stderr, "shutting down the mock IdP...")

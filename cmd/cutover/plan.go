@@ -126,23 +126,8 @@ func runPlanCheck(cmd *cobra.Command, a *app, f planCheckFlags) error {
 	if examples == 0 {
 		examples = -1 // preflight: none
 	}
-	started := time.Now()
-	opts := preflight.Options{
-		Mapping:  mapping.Options{ShowValues: f.showValues},
-		Examples: examples,
-		Log:      a.log,
-		Progress: func(pr strategies.Progress) {
-			if time.Since(started) < 2*time.Second {
-				return // small sources finish before anyone needs a progress line
-			}
-			line := "checked " + strategies.GroupDigits(pr.Done) + " rows"
-			if pr.Total > 0 {
-				line += fmt.Sprintf(" of about %s (%.0f%%)", strategies.GroupDigits(pr.Total), 100*float64(pr.Done)/float64(max(pr.Total, pr.Done)))
-			}
-			line += fmt.Sprintf(", %s rows/s", strategies.GroupDigits(int64(pr.Rate)))
-			fmt.Fprintln(a.stderr, line)
-		},
-	}
+	opts := preflight.Options{Mapping: mapping.Options{ShowValues: f.showValues}, Examples: examples, Log: a.log,
+		Progress: preflight.ProgressPrinter(a.stderr, 2*time.Second)}
 	a.log.Debug("plan check", "plan", f.plan, "source", p.Source.Kind)
 	r, err := preflight.Run(ctx, p, opts)
 	if err != nil {

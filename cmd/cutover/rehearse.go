@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,13 +10,6 @@ import (
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
-
-// KnownPasswordsFile is looked for beside the plan and the source when --passwords is
-// not given; the bundled demo database ships one.
-const KnownPasswordsFile = rehearse.KnownPasswordsFile
-
-// signIn is the result of one rehearsal sign-in.
-type signIn = rehearse.SignIn
 
 func newRehearseCmd(a *app) *cobra.Command {
 	var planPath, known string
@@ -92,16 +84,17 @@ func rehearsePlan(ctx context.Context, a *app, planPath, known string, asJSON, m
 	for _, n := range res.Notes {
 		fmt.Fprintln(a.stderr, n)
 	}
+	code := exitOK
+	if !res.OK() {
+		code = exitPartial
+	}
 	if asJSON {
 		err = writeJSON(a.stdout, res)
 	} else {
-		_, err = io.WriteString(a.stdout, res.Summary())
+		_, err = fmt.Fprintf(a.stdout, "%s\nExit code %d, %s.\n", res.Summary(), code, res.Verdict())
 	}
 	if err != nil {
 		return err
 	}
-	if !res.OK() {
-		return quietError{exitPartial}
-	}
-	return nil
+	return quietError{code}
 }

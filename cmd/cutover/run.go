@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -52,7 +51,7 @@ failed, 1 the run could not proceed, 2 bad flags or plan, 130 interrupted.`,
 		Example: `  cutover run --plan cutover.yaml
   cutover run --plan cutover.yaml --dry-run
   cutover run --plan cutover.yaml --resume --json
-  cutover run --plan cutover.yaml --only-failed .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear`,
+  cutover run --plan cutover.yaml --only-failed .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPlan(cmd.Context(), a, f)
@@ -84,7 +83,7 @@ func runPlan(ctx context.Context, a *app, f runFlags) error {
 	case s.Runner == nil && k.PreImport: // lazy into Kratos: its first step
 		rep, err = lazy.PreImport(ctx, p, &bulk.Runner{OpenTarget: targets.Opener(a.log), Log: a.log}, o)
 	case s.Runner == nil:
-		return runLazyPlan(p)
+		return lazy.NotARun(p)
 	default:
 		r := s.Runner(targets.Opener(a.log), a.log)
 		if ar, ok := r.(*authonly.Runner); ok {
@@ -126,12 +125,4 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // errNoPlan is returned by undo when neither --plan nor run.json names the plan.
-var errNoPlan = errors.New("the run directory does not name its plan; give --plan")
-
-// runLazyPlan is what 'cutover run' does with a lazy plan: nothing by itself, since a
-// lazy migration is a service plus a final sweep; it says which commands do the work.
-func runLazyPlan(p *strategies.Plan) error {
-	return exitError{exitUsage, fmt.Errorf(`%s: a lazy plan is not run in one go: start 'cutover bridge --plan %[1]s' and point the IdP at it, `+
-		`watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); `+
-		`'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')`, p.File)}
-}
+var errNoPlan = errors.New("the run directory does not name its plan (the plan was not saved when it ran); give it with --plan FILE")

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // writeRunFixture writes users.csv (n users; every 10th has a Django PBKDF2 hash the
@@ -125,7 +126,7 @@ func TestRehearse(t *testing.T) {
 	}
 	var got struct {
 		Rows, Inserted int64
-		SignIns        []signIn `json:"sign_ins"`
+		SignIns        []rehearse.SignIn `json:"sign_ins"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("stdout: %v: %q", err, out)

@@ -22,7 +22,10 @@ the percentage, and migrations per day. It reads the bridge's tracking store
 (lazy.store) and the whole legacy source once; it writes nothing.
 
 'remaining' is what 'cutover sweep' would import; of those, 'invalid' rows cannot
-be imported as they are (the sweep reports them with the reason).`,
+be imported as they are (the sweep reports them with the reason). Once a sweep has
+run, the users it put at the IdP count as swept, no longer remaining.
+
+Exit codes: 0 status printed, 1 the store or source could not be read, 2 bad plan.`,
 		Example: `  cutover status --plan cutover.yaml
   cutover status --plan cutover.yaml --json | jq .percent`,
 		Args: cobra.NoArgs,

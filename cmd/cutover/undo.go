@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -26,9 +25,11 @@ RUN is the run directory a run printed (under bulk.run_dir, default .cutover/run
 The target is found from the plan recorded in the run directory, or --plan.
 Against Authgear each user is deleted with the Admin API's deleteUser mutation, one
 request per user (progress goes to stderr); the bundled mock IdP deletes in batches.
-Users already gone are counted as not deleted, so undo can be run again.`,
-		Example: `  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear
-  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear --dry-run`,
+Users already gone are counted as not deleted, so undo can be run again.
+
+Exit codes: 0 done (or nothing to delete), 1 the target could not delete, 2 bad flags.`,
+		Example: `  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z
+  cutover undo .cutover/runs/3f2a9c1d0b7e4a55-mockidp-authgear-20260102T150405Z --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return undoRun(cmd.Context(), a, args[0], plan, dryRun)
@@ -79,19 +80,5 @@ func undoRun(ctx context.Context, a *app, dir, planPath string, dryRun bool) err
 	} else {
 		fmt.Fprintf(a.stdout, "deleted %d of the %d users inserted by %s\n", deleted, found, dir)
 	}
-	return printUncertain(a, dir)
-}
-
-// printUncertain lists the users undo left because nothing proves this run created
-// them (an answer was lost, and the user may have signed up meanwhile).
-func printUncertain(a *app, dir string) error {
-	left, err := bulk.Uncertain(dir)
-	if err != nil || len(left) == 0 {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "left %d users whose creation by this run cannot be proven (an answer from the target was lost); check them in the IdP and delete the ones this run made:\n", len(left))
-	for _, l := range left {
-		fmt.Fprintf(a.stdout, "  row %d  legacy_id %s  user_id %s\n", l.Row, cmp.Or(l.LegacyID, "-"), cmp.Or(l.UserID, "-"))
-	}
-	return nil
+	return bulk.WriteUncertain(a.stdout, dir)
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 // TestRehearseVendorExportsWithoutMapping: a Firebase export and an Auth0 NDJSON export
@@ -67,7 +69,7 @@ func TestRehearseVendorExportsWithoutMapping(t *testing.T) {
 				t.Fatalf("exit: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 			}
 			var got struct {
-				SignIns []signIn `json:"sign_ins"`
+				SignIns []rehearse.SignIn `json:"sign_ins"`
 			}
 			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 				t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())

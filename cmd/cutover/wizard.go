@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/charmbracelet/x/term"
@@ -43,7 +44,10 @@ run asks before stopping, and a stopped run can be resumed.
 
 The wizard needs a terminal (it draws on stderr). For screen readers and scripts use
 --accessible (or ACCESSIBLE=1): plain prompts, one per line, read from stdin.
-NO_COLOR turns colours off.`,
+NO_COLOR turns colours off.
+
+Exit codes: 0 done, 1 the run failed, 2 no terminal or a bad plan, 3 some rows
+failed, 130 cancelled.`,
 		Example: `  cutover                                   # the wizard on the demo data
   cutover wizard --plan plan.yaml           # start from a saved plan, every answer prefilled
   ACCESSIBLE=1 cutover wizard               # plain prompts for a screen reader
@@ -83,6 +87,7 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 		for _, n := range res.Notes {
 			fmt.Fprintln(a.stdout, n)
 		}
+		fmt.Fprint(a.stdout, installHint())
 	}
 	if err != nil {
 		return err
@@ -93,6 +98,15 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 		}
 	}
 	return nil
+}
+
+// installHint says how to get the 'cutover' the next steps name when it is not on the
+// PATH (the wizard was started with 'go run'); "" when it is.
+func installHint() string {
+	if _, err := exec.LookPath("cutover"); err == nil {
+		return ""
+	}
+	return "The next steps run 'cutover': install it with 'go install ./cmd/cutover' ($(go env GOPATH)/bin on PATH); under 'go run' an exit code prints as 'exit status N'.\n"
 }
 
 func isTerminal(v any) bool {
@@ -109,13 +123,23 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		Preview:     preflight.Preview,
 		CheckTarget: targets.Check,
 		Runner:      &wizardRunner{a: a, log: log},
-		SavePlan:    strategies.SavePlan,
+		SavePlan:    savePlan,
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard
 		// is put there for this process only, never into the plan.
 		Setenv:   os.Setenv,
 		DemoPlan: demo.Fresh,
 		DemoNote: fmt.Sprintf("  demo data        %s (1,000 users)\n  known passwords  %s", filepath.Join(demoDir, demo.DBFile), filepath.Join(demoDir, demo.PasswordsFile)),
 	}
+}
+
+// savePlan saves the wizard's plan and makes it that file's plan, so that the wizard's
+// run records it (undo finds the target from it) and resolves paths as a replay would.
+func savePlan(path string, p *strategies.Plan) error {
+	err := strategies.SavePlan(path, p)
+	if err == nil {
+		p.File = path
+	}
+	return err
 }
 
 // demoDir is where the wizard writes the demo data (demo.Dir).

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cutover/cutover/strategies"
+	"github.com/cutover/cutover/strategies/rehearse"
 )
 
 func TestWizardWithoutTerminalPointsToRunPlan(t *testing.T) {
@@ -57,7 +58,7 @@ func TestWizardAccessibleOnDemoData(t *testing.T) {
 					t.Errorf("the wizard's output lacks %q; got:\n%s", w, stderr.String())
 				}
 			}
-			if got, want := strings.TrimSpace(stdout.String()), "plan saved: cutover-plan.yaml"; got != want {
+			if got, want := strings.TrimSpace(stdout.String()), "plan saved: cutover-plan.yaml\n"+installHint(); got != strings.TrimSpace(want) {
 				t.Errorf("stdout: got %q, want %q", got, want)
 			}
 			p, err := strategies.LoadPlan("cutover-plan.yaml")
@@ -67,11 +68,28 @@ func TestWizardAccessibleOnDemoData(t *testing.T) {
 			if p.Strategy != tt.strategy {
 				t.Errorf("strategy: got %q, want %q", p.Strategy, tt.strategy)
 			}
-			for _, f := range []string{"legacy-demo.db", KnownPasswordsFile} {
+			for _, f := range []string{"legacy-demo.db", rehearse.KnownPasswordsFile} {
 				if _, err := os.Stat(filepath.Join(demoDir, f)); err != nil {
 					t.Errorf("demo file %s: %v", f, err)
 				}
 			}
 		})
+	}
+}
+
+// TestInstallHint: when 'cutover' is not on the PATH (the wizard ran under 'go run'),
+// the wizard says how to install the binary its next steps name; when it is, nothing.
+func TestInstallHint(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if h := installHint(); !strings.Contains(h, "go install ./cmd/cutover") || !strings.Contains(h, "exit status") {
+		t.Errorf("without cutover on the PATH: got %q, want the go install line and the go run caveat", h)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cutover"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if h := installHint(); h != "" {
+		t.Errorf("with cutover on the PATH: got %q, want nothing", h)
 	}
 }

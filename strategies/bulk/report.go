@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -370,6 +371,20 @@ func Uncertain(dir string) ([]Line, error) {
 		return nil
 	})
 	return out, err
+}
+
+// WriteUncertain lists to w the users undo leaves because nothing proves the run in
+// dir created them (an answer was lost, and the user may have signed up meanwhile).
+func WriteUncertain(w io.Writer, dir string) error {
+	left, err := Uncertain(dir)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "left %d users whose creation by this run cannot be proven (an answer from the target was lost); check them in the IdP and delete the ones this run made:\n", len(left))
+	for _, l := range left {
+		fmt.Fprintf(w, "  row %d  legacy_id %s  user_id %s\n", l.Row, cmp.Or(l.LegacyID, "-"), cmp.Or(l.UserID, "-"))
+	}
+	return nil
 }
 
 // Undo deletes the users a run inserted (its final "inserted" outcomes; updated and

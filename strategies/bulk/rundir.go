@@ -3,6 +3,7 @@ package bulk
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +34,7 @@ const (
 	FileSummary      = "summary.md"       // Markdown for a CI step summary
 	FileReport       = "report.json"      // the Report
 	dryRunSuffix     = "-dry-run"         // dry runs keep their records apart
-	archiveTimestamp = "20060102T150405Z" // suffix of a finished run directory moved aside
+	archiveTimestamp = "20060102T150405Z" // a run directory's suffix: when the run started
 )
 
 // Line is one line of outcomes.ndjson: what became of one input row. It never holds a
@@ -280,11 +282,65 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// runDir is the directory of the plan's run against the target named target
-// (Target.Name): one per input (the fingerprint) and target, so runs of the same users
-// into two IdPs, or two profiles of the mock, never mix their records.
+// runDir is the stem of the directories of the plan's runs against the target named
+// target (Target.Name): one stem per input (the fingerprint) and target, so runs of
+// the same users into two IdPs, or two profiles of the mock, never mix their records.
+// Each run's directory is the stem and its start time (runStamp); directories named by
+// the stem alone are runs of earlier versions, still resumed and never moved.
 func runDir(root, fp, target string) string {
 	return filepath.Join(root, fp+"-"+safeName(target))
+}
+
+// runStamp is what follows a run directory's stem: its start time, numbered when runs
+// start within the same second.
+var runStamp = regexp.MustCompile(`^-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$`)
+
+// runDirs lists the directories of the plan's runs against target, oldest first.
+func runDirs(root, fp, target string) ([]string, error) {
+	stem := runDir(root, fp, target)
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list run directories: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		d := filepath.Join(root, e.Name())
+		if rest, ok := strings.CutPrefix(d, stem); e.IsDir() && ok && (rest == "" || runStamp.MatchString(rest)) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Compare(runOrder(a), runOrder(b)) })
+	return out, nil
+}
+
+// runOrder sorts run directories by start time, then number (-10 after -9).
+func runOrder(dir string) string {
+	if i := strings.LastIndex(dir, "Z-"); i > 0 && i >= len(dir)-8 {
+		return fmt.Sprintf("%s%08s", dir[:i+1], dir[i+2:])
+	}
+	return dir
+}
+
+// newRunDir creates the directory of a run starting at t: stem-<time>, numbered when a
+// run started within the same second already has that name.
+func newRunDir(stem string, t time.Time) (string, bool, error) {
+	if err := os.MkdirAll(filepath.Dir(stem), 0o700); err != nil {
+		return "", false, fmt.Errorf("create run directory: %w", err)
+	}
+	dir := stem + "-" + t.UTC().Format(archiveTimestamp)
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o700)
+		if err == nil {
+			return dir, true, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", false, fmt.Errorf("create run directory: %w", err)
+		}
+		dir = fmt.Sprintf("%s-%s-%d", stem, t.UTC().Format(archiveTimestamp), i)
+	}
 }
 
 // Interrupted reports whether the plan has a run against the target named target
@@ -299,7 +355,11 @@ func Interrupted(p *strategies.Plan, target string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return interrupted(runDir(root, fp, target)), nil
+	dirs, err := runDirs(root, fp, target)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(dirs, interrupted), nil
 }
 
 // interrupted reports whether dir holds a run's outcome log without a finished
@@ -310,4 +370,50 @@ func interrupted(dir string) bool {
 	}
 	var cp Checkpoint
 	return readJSON(filepath.Join(dir, FileCheckpoint), &cp) != nil || !cp.Finished
+}
+
+// exists reports whether path can be stat'ed.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// LastRun returns the directory and record of the plan's latest run against any target
+// (by start time), or "" when it has none; dry runs and runs of another strategy on
+// the same input do not count. 'cutover status' reads a lazy plan's last sweep this way.
+func LastRun(p *strategies.Plan) (string, *RunInfo, error) {
+	root, err := p.RunRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	fp, err := Fingerprint(p)
+	if err != nil {
+		return "", nil, err
+	}
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("list run directories: %w", err)
+	}
+	var dir string
+	var last *RunInfo
+	for _, e := range entries {
+		d := filepath.Join(root, e.Name())
+		var ri RunInfo
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), fp+"-") || readJSON(filepath.Join(d, FileRun), &ri) != nil ||
+			ri.DryRun || ri.Strategy != p.Strategy || !exists(filepath.Join(d, FileOutcomes)) {
+			continue
+		}
+		if last == nil || ri.Started.After(last.Started) {
+			dir, last = d, &ri
+		}
+	}
+	return dir, last, nil
+}
+
+// Finished reports whether the run in dir has finished (its checkpoint says so).
+func Finished(dir string) bool {
+	return exists(filepath.Join(dir, FileOutcomes)) && !interrupted(dir)
 }

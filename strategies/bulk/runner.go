@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,8 +218,10 @@ func (ru *run) complete(ctx context.Context) (*strategies.Report, error) {
 	return rep, nil
 }
 
-// chooseDir picks the run directory: the plan's (to resume, or fresh), the dry-run one,
-// or the one --only-failed names. fresh means earlier records there are discarded.
+// chooseDir picks the run directory: the interrupted run's (to resume), a new one, the
+// dry-run one, or the one --only-failed names. fresh means earlier records there are
+// discarded. Every run gets a directory of its own that is never moved or reused once
+// it holds a row, so the path a report printed stays that run's (undo, --only-failed).
 func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fresh bool, err error) {
 	switch {
 	case o.OnlyFailed != "":
@@ -233,34 +236,25 @@ func chooseDir(root, fp, target string, o strategies.RunOptions) (dir string, fr
 	case o.DryRun:
 		return runDir(root, fp, target) + dryRunSuffix, true, nil
 	}
-	dir = runDir(root, fp, target)
-	var cp Checkpoint
-	_, statErr := os.Stat(filepath.Join(dir, FileOutcomes))
-	exists := statErr == nil
-	if o.Resume && exists {
-		return dir, false, nil
+	dirs, err := runDirs(root, fp, target)
+	if err != nil {
+		return "", false, err
 	}
-	// --resume with no outcome log: the run was stopped before it recorded a row (or
-	// never started), so starting it is what continuing it means. Run says so.
-	if exists {
-		if interrupted(dir) {
-			return "", false, strategies.Errorf(strategies.CodeUsage, "an interrupted run of this plan is in %s; continue it with --resume (or move that directory away to start over)", dir)
+	if i := slices.IndexFunc(dirs, interrupted); i >= 0 {
+		if o.Resume {
+			return dirs[i], false, nil
 		}
-		_ = readJSON(filepath.Join(dir, FileCheckpoint), &cp)
-		// A finished run is kept: moved aside under its finishing time (numbered when
-		// runs finish within the same second, as quick idempotent re-runs do).
-		archive := dir + "-" + cp.Updated.UTC().Format(archiveTimestamp)
-		for i := 2; ; i++ {
-			if _, err := os.Stat(archive); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			archive = fmt.Sprintf("%s-%s-%d", dir, cp.Updated.UTC().Format(archiveTimestamp), i)
-		}
-		if err := os.Rename(dir, archive); err != nil {
-			return "", false, fmt.Errorf("move the previous run aside: %w", err)
-		}
+		return "", false, strategies.Errorf(strategies.CodeUsage, "an interrupted run of this plan is in %s; continue it with --resume (or move that directory away to start over)", dirs[i])
 	}
-	return dir, true, nil
+	// A run stopped before it recorded a row (or never started) is started again in the
+	// directory it already has: that is what continuing it means. Run says so.
+	if i := slices.IndexFunc(dirs, func(d string) bool { return !exists(filepath.Join(d, FileOutcomes)) }); i >= 0 {
+		return dirs[i], true, nil
+	}
+	if o.Resume && len(dirs) > 0 {
+		return dirs[len(dirs)-1], false, nil // finished: resuming the last run reports it again
+	}
+	return newRunDir(runDir(root, fp, target), time.Now())
 }
 
 // run is the state of one attempt.

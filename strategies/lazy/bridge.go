@@ -268,7 +268,9 @@ func (b *Bridge) setSecret(secret string) (err error) {
 		}
 	}
 	if b.secret == "" && !b.noAuth {
-		return b.planErr("lazy.secret", "missing; callers must present a shared secret: write secret: ${BRIDGE_SECRET} and export BRIDGE_SECRET (or set no_auth: true to accept anyone, e.g. on a private network)")
+		return b.planErr("lazy.secret", "missing: callers must present a shared secret; add `secret: ${BRIDGE_SECRET}` under `lazy:` in %s, "+
+			"run `export BRIDGE_SECRET=$(openssl rand -hex 32)` and give the IdP the same value for its hook "+
+			"(or set `no_auth: true` under `lazy:` to accept any caller, e.g. on a private network)", cmp.Or(b.plan.File, "the plan"))
 	}
 	return nil
 }

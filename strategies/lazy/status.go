@@ -1,10 +1,12 @@
 package lazy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
@@ -20,7 +22,7 @@ const ReasonSwept = "migrated_lazily: verified by the bridge, so the IdP already
 type Status struct {
 	Total     int64   `json:"total"`     // records in the legacy source
 	Migrated  int64   `json:"migrated"`  // of which the bridge has verified
-	Remaining int64   `json:"remaining"` // Total - Migrated: what a sweep would import
+	Remaining int64   `json:"remaining"` // Total - Migrated - Swept: what a sweep would import
 	Percent   float64 `json:"percent"`   // Migrated / Total, 0..100
 	// Invalid counts the remaining records that cannot be mapped or validated; a sweep
 	// reports them as invalid rather than importing them.
@@ -29,6 +31,19 @@ type Status struct {
 	NotInSource int64      `json:"not_in_source"`
 	PerDay      []DayCount `json:"per_day"`
 	Store       string     `json:"store"`
+	// Swept counts the users the last sweep put at the IdP (imported, or found there)
+	// that the bridge had not verified; Sweep is that sweep, nil when none has run.
+	Swept int64      `json:"swept"`
+	Sweep *SweepInfo `json:"sweep,omitempty"`
+
+	plan string // the plan file, for the commands Summary suggests
+}
+
+// SweepInfo is the last sweep of a plan, as its run directory records it.
+type SweepInfo struct {
+	RunDir   string    `json:"run_dir"`
+	Started  time.Time `json:"started"`
+	Finished bool      `json:"finished"` // false: it was stopped; 'cutover sweep --resume' continues it
 }
 
 // GetStatus compares the tracking store with the legacy source. It reads the whole
@@ -58,9 +73,13 @@ func GetStatus(ctx context.Context, p *strategies.Plan, store *Store) (*Status, 
 		return nil, err
 	}
 	defer src.Close()
-	st := &Status{PerDay: perDay, Store: path}
+	st := &Status{PerDay: perDay, Store: path, plan: cmp.Or(p.File, "PLAN")}
 	if st.PerDay == nil {
 		st.PerDay = []DayCount{}
+	}
+	swept, err := lastSweep(p, st)
+	if err != nil {
+		return nil, err
 	}
 	err = src.Read(ctx, "", func(r sources.Record) error {
 		st.Total++
@@ -72,6 +91,8 @@ func GetStatus(ctx context.Context, p *strategies.Plan, store *Store) (*Status, 
 		switch {
 		case m.Has(u):
 			st.Migrated++
+		case swept.has(u.LegacyID, r.Row):
+			st.Swept++
 		case len(errs) > 0:
 			st.Invalid++
 		}
@@ -80,12 +101,54 @@ func GetStatus(ctx context.Context, p *strategies.Plan, store *Store) (*Status, 
 	if err != nil {
 		return nil, fmt.Errorf("read the legacy source: %w", err)
 	}
-	st.Remaining = st.Total - st.Migrated
+	st.Remaining = st.Total - st.Migrated - st.Swept
 	if st.Total > 0 {
 		st.Percent = math.Round(1000*float64(st.Migrated)/float64(st.Total)) / 10
 	}
 	st.NotInSource = max(0, int64(m.Users)-st.Migrated)
 	return st, nil
+}
+
+// sweptSet holds the users a sweep put at the IdP: by legacy id, or by row number where
+// the plan maps no legacy id.
+type sweptSet struct {
+	ids  map[string]bool
+	rows map[int]bool
+}
+
+func (s sweptSet) has(legacyID string, row int) bool {
+	if legacyID != "" {
+		return s.ids[legacyID]
+	}
+	return s.rows[row]
+}
+
+// lastSweep reads the plan's last sweep (not a dry run) into st.Sweep and returns the
+// users it put at the IdP: those it inserted or updated, and those it found there
+// (skipped with the IdP's user id) other than the ones the bridge had migrated.
+func lastSweep(p *strategies.Plan, st *Status) (sweptSet, error) {
+	set := sweptSet{ids: map[string]bool{}, rows: map[int]bool{}}
+	dir, ri, err := bulk.LastRun(p)
+	if err != nil || dir == "" {
+		return set, err
+	}
+	st.Sweep = &SweepInfo{RunDir: dir, Started: ri.Started, Finished: bulk.Finished(dir)}
+	err = bulk.EachFinal(dir, func(l *bulk.Line) error {
+		at := l.Outcome == strategies.OutcomeInserted || l.Outcome == strategies.OutcomeUpdated ||
+			l.Outcome == strategies.OutcomeSkipped && l.UserID != "" && l.Reason != ReasonSwept
+		switch {
+		case !at:
+		case l.LegacyID != "":
+			set.ids[l.LegacyID] = true
+		default:
+			set.rows[l.Row] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return set, fmt.Errorf("read the last sweep in %s: %w", dir, err)
+	}
+	return set, nil
 }
 
 // Sweep imports, through the bulk runner r, every legacy user the IdP does not hold yet,
@@ -124,4 +187,13 @@ func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner
 		rep.NextSteps = append(rep.NextSteps, "every legacy user is now at the IdP: turn the IdP's migration hook off, then stop 'cutover bridge'")
 	}
 	return rep, nil
+}
+
+// NotARun is what 'cutover run' answers for a lazy plan: a lazy migration is a service
+// plus a final sweep, not one run; the error says which commands do the work.
+func NotARun(p *strategies.Plan) error {
+	return &strategies.Error{Code: strategies.CodePlan, File: p.File, Field: "strategy", Message: fmt.Sprintf(
+		"a lazy plan is not run in one go: start 'cutover bridge --plan %s' and point the IdP at it, "+
+			"watch 'cutover status --plan %[1]s', and finish with 'cutover sweep --plan %[1]s' (which takes --dry-run, --resume and --json); "+
+			"'cutover rehearse --plan %[1]s' tries it all against the mock IdP (see 'cutover bridge --help')", p.File)}
 }

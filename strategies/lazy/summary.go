@@ -8,7 +8,15 @@ import (
 // Summary is the readable status `cutover status` prints.
 func (st *Status) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Lazy migration: %d of %d users migrated (%.1f%%), %d remaining\n", st.Migrated, st.Total, st.Percent, st.Remaining)
+	fmt.Fprintf(&b, "Lazy migration: %d of %d users migrated by the bridge (%.1f%%)", st.Migrated, st.Total, st.Percent)
+	if st.Sweep != nil {
+		stopped := ""
+		if !st.Sweep.Finished {
+			stopped = ", stopped before it finished"
+		}
+		fmt.Fprintf(&b, ", %d imported by the sweep of %s%s", st.Swept, st.Sweep.Started.UTC().Format("2006-01-02 15:04 UTC"), stopped)
+	}
+	fmt.Fprintf(&b, ", %d remaining\n", st.Remaining)
 	if st.Invalid > 0 {
 		fmt.Fprintf(&b, "  %d of the remaining cannot be imported as they are (invalid rows); 'cutover sweep' reports why\n", st.Invalid)
 	}
@@ -22,8 +30,15 @@ func (st *Status) Summary() string {
 		}
 	}
 	fmt.Fprintf(&b, "\nStore: %s\n", st.Store)
-	if st.Remaining > 0 {
-		b.WriteString("When the old system must go: 'cutover sweep --plan ...' imports the remaining users.\n")
+	switch {
+	case st.Sweep != nil && !st.Sweep.Finished:
+		fmt.Fprintf(&b, "Sweep: %s; continue it with 'cutover sweep --plan %s --resume'.\n", st.Sweep.RunDir, st.plan)
+	case st.Sweep != nil && st.Remaining > 0:
+		fmt.Fprintf(&b, "Sweep: %s (failures.csv says why the remaining users were not imported); once fixed, 'cutover sweep --plan %s' imports them.\n", st.Sweep.RunDir, st.plan)
+	case st.Sweep != nil:
+		fmt.Fprintf(&b, "Sweep: %s. Every legacy user is at the IdP.\n", st.Sweep.RunDir)
+	case st.Remaining > 0:
+		fmt.Fprintf(&b, "When the old system must go: 'cutover sweep --plan %s' imports the remaining users.\n", st.plan)
 	}
 	return b.String()
 }

@@ -37,6 +37,9 @@ type Options struct {
 	DecoyHash string
 	// DecoyCost is the bcrypt cost of the default decoy; 0 means bcrypt.DefaultCost (10).
 	DecoyCost int
+	// FormatSetting is how messages name the setting that says a hash's format: the
+	// plan's password_format when empty, or a command's flag such as "--format".
+	FormatSetting string
 }
 
 // FirebaseConfig holds a Firebase project's password hash parameters.
@@ -154,7 +157,7 @@ func (v *Verifier) DetectAll(s Stored) ([]Detection, error) {
 	if name != "" && name != "auto" {
 		f, expr, err := lookup(name)
 		if err != nil {
-			return nil, err
+			return nil, v.named(err)
 		}
 		if expr != "" {
 			r, err := ParseRecipe(expr)
@@ -184,7 +187,7 @@ func (v *Verifier) DetectAll(s Stored) ([]Detection, error) {
 	}
 	if len(cands) == 0 {
 		return nil, &strategies.Error{Code: strategies.CodeUnknownHash,
-			Message: fmt.Sprintf("no known format looks like %s; set password_format to a format name or a recipe (see 'cutover hash detect --help')", describeShape(s.Hash)),
+			Message: fmt.Sprintf("no known format looks like %s; %s", describeShape(s.Hash), v.formatHint()),
 			Err:     ErrUnknownFormat}
 	}
 	// Stable: equal confidences keep registration order, which puts the documented
@@ -234,7 +237,7 @@ func (v *Verifier) Verify(ctx context.Context, s Stored, password string) (bool,
 		_, expr, _ := lookup(strings.TrimSpace(s.Format))
 		r, err := ParseRecipe(expr)
 		if err != nil {
-			return false, err
+			return false, v.named(err)
 		}
 		return r.verify(v, s, password)
 	}
@@ -274,6 +277,26 @@ func (v *Verifier) VerifyUnknown(ctx context.Context, password string) {
 		return
 	}
 	_, _ = v.Verify(ctx, v.decoy, password)
+}
+
+// formatHint says how to name a hash's format where no format fits it.
+func (v *Verifier) formatHint() string {
+	if v.opts.FormatSetting == "" {
+		return "set password_format to a format name or a recipe (see 'cutover hash detect --help')"
+	}
+	return "give " + v.opts.FormatSetting + " a format name or recipe:<expression> ('cutover hash --help' lists the formats)"
+}
+
+// named makes an error about the plan's password_format name the Verifier's
+// FormatSetting instead: a command's flag is what its user can change.
+func (v *Verifier) named(err error) error {
+	var e *strategies.Error
+	if v.opts.FormatSetting != "" && errors.As(err, &e) && e.Field == "password_format" {
+		c := *e
+		c.Field = v.opts.FormatSetting
+		return &c
+	}
+	return err
 }
 
 // Importable reports whether a hash of this format can be imported into the target

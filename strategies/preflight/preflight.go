@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -596,4 +597,22 @@ func (r *Report) formatList(importable bool) string {
 		parts[i] = fmt.Sprintf("%d %s", x.n, x.name)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ProgressPrinter returns a Progress function that writes "checked N rows of about M
+// (P%), R rows/s" lines to w once quiet has passed: small sources finish before anyone
+// needs a progress line.
+func ProgressPrinter(w io.Writer, quiet time.Duration) func(strategies.Progress) {
+	started := time.Now()
+	return func(pr strategies.Progress) {
+		if time.Since(started) < quiet {
+			return
+		}
+		line := "checked " + strategies.GroupDigits(pr.Done) + " rows"
+		if pr.Total > 0 {
+			line += fmt.Sprintf(" of about %s (%.0f%%)", strategies.GroupDigits(pr.Total), 100*float64(pr.Done)/float64(max(pr.Total, pr.Done)))
+		}
+		line += fmt.Sprintf(", %s rows/s", strategies.GroupDigits(int64(pr.Rate)))
+		fmt.Fprintln(w, line)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
@@ -64,10 +66,31 @@ func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Report: rep, Profile: t.Bulk.Hashes.Name(), SignIns: ins, Notes: notes,
-		Headline: fmt.Sprintf("Lazy rehearsal: %d known users signed in through the bridge, then a sweep imported the rest.\n\nRehearsal against %s (profile %s)",
-			len(rh.creds), t.Name, t.Bulk.Hashes.Name()),
-		SignInsTitle: title(fmt.Sprintf("Sign-ins with old passwords (%s)", rh.known), ins, "worked")}, nil
+	res := &Result{Report: rep, Profile: t.Bulk.Hashes.Name(), SignIns: ins, Notes: notes,
+		SignInsTitle: title(fmt.Sprintf("Sign-ins with old passwords (%s)", rh.known), ins, "worked")}
+	res.Headline = fmt.Sprintf("Lazy rehearsal: %d of %d known users signed in through the bridge (each moving to the IdP at that first sign-in), then a sweep imported the rest.",
+		res.SignedIn(), len(ins))
+	if len(ins) == 0 {
+		why := fmt.Sprintf("no --passwords, no %s beside the plan or the source", KnownPasswordsFile)
+		if rh.known != "" {
+			why = rh.known + " lists nobody"
+		}
+		res.Headline = fmt.Sprintf("Lazy rehearsal: no known passwords (%s), so nobody signed in through the bridge; a sweep imported everyone.", why)
+	}
+	res.Headline += fmt.Sprintf("\n\nRehearsal against %s (profile %s)", t.Name, t.Bulk.Hashes.Name())
+	res.NextSteps = rehearsedSteps(rep.NextSteps, rh.cfg.Plan)
+	return res, nil
+}
+
+// rehearsedSteps are a lazy rehearsal's next steps: the sweep's, less its advice to
+// switch off a hook that only the rehearsal's mock had, and how to do it for real.
+func rehearsedSteps(steps []string, p *strategies.Plan) []string {
+	out := slices.DeleteFunc(slices.Clone(steps), func(s string) bool { return strings.Contains(s, "turn the IdP's migration hook off") })
+	f, first := planName(p), ""
+	if p.Lazy.Secret == "" && !p.Lazy.NoAuth {
+		first = fmt.Sprintf("add 'secret: ${BRIDGE_SECRET}' under 'lazy:' in %s and export BRIDGE_SECRET (the IdP must send it), then ", f)
+	}
+	return append(out, fmt.Sprintf("for real: %sstart 'cutover bridge --plan %s' and point the IdP's migration hook at it, watch 'cutover status --plan %[2]s', and finish with 'cutover sweep --plan %[2]s'", first, f))
 }
 
 // lazySignIn signs one known user in at the target (whose hook asks the bridge), then a

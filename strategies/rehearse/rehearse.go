@@ -189,6 +189,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Known = rh.known
 	if !cfg.KeepRecords {
 		res.RunDir, res.Files = "", nil // the records were temporary
+		res.NextSteps = withoutTemp(res.NextSteps, tmp, cfg.Plan)
+		if wb := res.WriteBack; wb != nil && strings.Contains(wb.Into+wb.MappingFile, tmp) {
+			// The write-back went into a copy (or a mapping file) that is gone now.
+			wb.Into = "a copy of the legacy database (deleted when the rehearsal ended; the original was not written)"
+			if wb.MappingFile != "" {
+				wb.Into, wb.MappingFile = "a mapping file (deleted when the rehearsal ended; the source was not written)", ""
+			}
+		}
 	}
 	return res, nil
 }
