@@ -147,23 +147,10 @@ var keptAtKratos = map[string]bool{
 	"django unusable":         false,
 }
 
-// wordpressBulkPlan is a bulk plan for wp_users.
+// wordpressBulkPlan is a bulk plan for wp_users: lazyPlan's source and mapping.
 func wordpressBulkPlan(target string) string {
-	return `version: 1
-strategy: bulk
-source:
-  kind: mysql
-  dsn: ${LEGACY_DSN}
-  table: wp_users
-mapping:
-  legacy_id: ID
-  email: user_email
-  preferred_username: user_login
-  name: display_name
-  password_hash: user_pass
-` + target + `bulk:
-  unsupported_hash: without_password
-`
+	plan, _, _ := strings.Cut(lazyPlan(target), "lazy:\n")
+	return strings.Replace(plan, "strategy: lazy", "strategy: bulk", 1) + "bulk:\n  unsupported_hash: without_password\n"
 }
 
 // TestKratosBulk moves a Django site (PostgreSQL) and a WordPress site (MariaDB) into
