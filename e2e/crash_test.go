@@ -45,17 +45,48 @@ func TestBulkCrashResume(t *testing.T) {
 	requireCommand(t, sc.s, "run")
 	requireCommand(t, sc.s, "mockidp")
 	db := sc.Postgres("db")
-
-	loadGeneratedUsers(sc, db, crashRows, crashInvalidEvery)
-	invalid := crashRows / crashInvalidEvery
-	valid := crashRows - invalid
-
 	idp := sc.MockIDP("idp", "authgear")
+	valid := crashResume(t, sc, db, crashRows, crashTarget{block: idp.Target("authgear"), idp: idp, count: idp.Count,
+		bulk: "  batch_bytes: 50000\n  concurrency: 4\n"})
+
+	// Exactly one user per valid row: none missing, none twice, none for an invalid row.
+	users := idp.All(t)
+	if len(users) != valid {
+		t.Errorf("users at the IdP: got %d, want %d (one per valid row)", len(users), valid)
+	}
+	seen := make(map[string]bool, len(users))
+	for _, u := range users {
+		if seen[u.Email] {
+			t.Errorf("user %s is at the IdP twice", u.Email)
+		}
+		seen[u.Email] = true
+		if !strings.Contains(u.Email, "@") {
+			t.Errorf("user %q from an invalid row reached the IdP", u.Email)
+		}
+	}
+}
+
+// crashTarget is where a crash scenario imports.
+type crashTarget struct {
+	block string   // the plan's target block
+	idp   *mockIDP // its admin key goes into the container; nil for other targets
+	count func(t *testing.T) int
+	bulk  string // more bulk options (indented YAML lines)
+}
+
+// crashResume loads rows generated users into db, kills a bulk run into tg once a fifth
+// of them are there, checks a plain rerun refuses, resumes it, and checks the report
+// and the count at the target: one user per valid row. It returns the valid rows.
+func crashResume(t *testing.T, sc *scenario, db *database, rows int, tg crashTarget) int {
+	t.Helper()
+	loadGeneratedUsers(sc, db, rows, crashInvalidEvery)
+	invalid := rows / crashInvalidEvery
+	valid := rows - invalid
 	vol := sc.Volume()
 	run := bulkRun{
 		// The run directory is on the volume mounted at /work, so it outlives the
 		// container that is killed.
-		Plan: generatedUsersPlan(idp.Target("authgear"), "  run_dir: /work/runs\n  batch_bytes: 50000\n  concurrency: 4\n"), DSN: db.NetURL(), IDP: idp,
+		Plan: generatedUsersPlan(tg.block, "  run_dir: /work/runs\n"+tg.bulk), DSN: db.NetURL(), IDP: tg.idp,
 		Volumes: map[string]string{vol: "/work"},
 	}
 
@@ -71,7 +102,7 @@ func TestBulkCrashResume(t *testing.T) {
 			stdout, stderr, _ := first.Logs(t.Context())
 			t.Fatalf("the first run ended (exit code %d) before it could be killed with %d of %d users imported; make the table bigger\n--- stdout ---\n%s\n--- stderr ---\n%s", code, before, valid, stdout, stderr)
 		}
-		if before = idp.Count(t); before >= killAt {
+		if before = tg.count(t); before >= killAt {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -89,12 +120,12 @@ func TestBulkCrashResume(t *testing.T) {
 	if code != 137 {
 		t.Errorf("killed run: got exit code %d, want 137 (SIGKILL)", code)
 	}
-	// Jobs the killed run had started may still be finishing inside the IdP: wait until
-	// the count holds still.
-	atKill := idp.Count(t)
+	// Requests the killed run had started may still be finishing inside the IdP: wait
+	// until the count holds still.
+	atKill := tg.count(t)
 	for range 50 {
 		time.Sleep(200 * time.Millisecond)
-		n := idp.Count(t)
+		n := tg.count(t)
 		if n == atKill {
 			break
 		}
@@ -112,10 +143,10 @@ func TestBulkCrashResume(t *testing.T) {
 	}
 
 	run.Args = []string{"--resume"}
-	rep, res := sc.RunBulk(3*time.Minute, run, 0)
+	rep, res := sc.RunBulk(5*time.Minute, run, 0)
 	t.Logf("resumed run: %s in %s", rep, res.Took.Round(time.Millisecond))
-	if rep.Rows != crashRows || rep.Invalid != int64(invalid) || rep.Failed != 0 || rep.Updated != 0 {
-		t.Errorf("resumed report: got %s; want %d rows, %d invalid, none failed or updated", rep, crashRows, invalid)
+	if rep.Rows != int64(rows) || rep.Invalid != int64(invalid) || rep.Failed != 0 || rep.Updated != 0 {
+		t.Errorf("resumed report: got %s; want %d rows, %d invalid, none failed or updated", rep, rows, invalid)
 	}
 	if got := rep.Inserted + rep.Skipped; got != int64(valid) {
 		t.Errorf("resumed report: inserted + skipped = %d, want %d valid rows", got, valid)
@@ -132,22 +163,10 @@ func TestBulkCrashResume(t *testing.T) {
 	if got := rep.reasonCount("exists") + rep.reasonCount("uncertain"); got != rep.Skipped {
 		t.Errorf("resumed report: %d of %d skipped rows say the user exists at the target or is uncertain, want all (reasons %v)", got, rep.Skipped, rep.Reasons)
 	}
-
-	// Exactly one user per valid row: none missing, none twice, none for an invalid row.
-	users := idp.All(t)
-	if len(users) != valid {
-		t.Errorf("users at the IdP: got %d, want %d (one per valid row)", len(users), valid)
+	if got := tg.count(t); got != valid {
+		t.Errorf("users at the target: got %d, want %d (one per valid row)", got, valid)
 	}
-	seen := make(map[string]bool, len(users))
-	for _, u := range users {
-		if seen[u.Email] {
-			t.Errorf("user %s is at the IdP twice", u.Email)
-		}
-		seen[u.Email] = true
-		if !strings.Contains(u.Email, "@") {
-			t.Errorf("user %q from an invalid row reached the IdP", u.Email)
-		}
-	}
+	return valid
 }
 
 // generatedPassword is the password of every generated user.
