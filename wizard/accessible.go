@@ -42,7 +42,7 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 	step, failures := stepWelcome, 0
 	for step < stepDone {
 		if err := ctx.Err(); err != nil {
-			return cancelled(err)
+			return cancelled(err, s.stopMessage(false))
 		}
 		fmt.Fprintf(out, "\n== %s ==\n", step)
 		switch step {
@@ -64,12 +64,15 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 			step = stepReport
 			continue
 		case stepReport:
-			fmt.Fprint(out, reportView(st, s.report, nil, s.saved, s.notes, 100, 0))
+			fmt.Fprint(out, reportView(st, s.outcome(nil), 100, 0))
 			step = stepDone
 			continue
 		}
 		form := s.form(step).WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
 		if err := form.RunWithContext(ctx); err != nil {
+			if ctx.Err() != nil || errors.Is(err, huh.ErrUserAborted) {
+				return cancelled(err, s.stopMessage(false))
+			}
 			return fmt.Errorf("%s: %w", step, err)
 		}
 		info, err := s.leave(ctx, step)
@@ -158,7 +161,7 @@ func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
 	s.report = rep
 	if err != nil {
 		if ctx.Err() != nil {
-			return cancelled(err)
+			return cancelled(err, s.stopMessage(true))
 		}
 		return fmt.Errorf("run: %w", err)
 	}
@@ -166,6 +169,20 @@ func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
 }
 
 // cancelled marks an interruption so cmd/cutover exits with 130.
-func cancelled(err error) error {
-	return &strategies.Error{Code: strategies.CodeCancelled, Message: "stopped; a run can be resumed with 'cutover run --plan FILE --resume'", Err: err}
+func cancelled(err error, msg string) error {
+	return &strategies.Error{Code: strategies.CodeCancelled, Message: msg, Err: err}
+}
+
+// stopMessage says what a stop left behind: nothing before the run; during it, a run
+// to resume or a rehearsal that kept nothing.
+func (s *state) stopMessage(running bool) string {
+	switch {
+	case !running && s.saved != "":
+		return "stopped before the run; the plan is saved: run it with 'cutover run --plan " + s.saved + "'"
+	case !running:
+		return "stopped before anything ran; nothing was written"
+	case !s.resumable():
+		return "stopped; nothing of the rehearsal was kept: rehearse again with 'cutover rehearse --plan " + cmpOr(s.saved, "FILE") + "'"
+	}
+	return "stopped; resume the run with 'cutover run --plan " + cmpOr(s.saved, "FILE") + " --resume'"
 }

@@ -85,6 +85,9 @@ const (
 	envPepper = "LEGACY_PEPPER"
 	// envLDAPPassword holds the directory's bind password for the run.
 	envLDAPPassword = "LDAP_BIND_PASSWORD"
+	// bridgeSecretVar is the variable a lazy plan's lazy.secret refers to by default:
+	// `cutover bridge` refuses a plan without a secret.
+	bridgeSecretVar = "BRIDGE_SECRET"
 )
 
 // previewRows is how many mapped rows the preview shows.
@@ -152,6 +155,49 @@ func (s *state) loadAnswers() {
 	s.customAttrs = formatAttrs(m.CustomAttributes)
 	s.concurrency = itoaOrEmpty(s.plan.Bulk.Concurrency)
 	s.batchSize = itoaOrEmpty(s.plan.AuthOnly.BatchSize)
+}
+
+// checkBridgeSecret makes sure a lazy plan is one `cutover bridge` takes: it has a
+// ${VAR} secret (and a note says to export it) or accepts unauthenticated callers.
+func (s *state) checkBridgeSecret() error {
+	l := &s.plan.Lazy
+	if s.plan.Strategy != strategies.StrategyLazy || l.NoAuth {
+		return nil
+	}
+	if l.Secret = strings.TrimSpace(l.Secret); l.Secret == "" {
+		return fmt.Errorf("lazy.secret: 'cutover bridge' needs a secret the IdP presents; write ${%s} (then export %s), or accept unauthenticated callers", bridgeSecretVar, bridgeSecretVar)
+	}
+	name := secretVar(l.Secret)
+	note := fmt.Sprintf("The plan refers to ${%s}: before 'cutover bridge', export %s=$(openssl rand -hex 32) and give the IdP's migration hook the same value.", name, name)
+	if !slices.Contains(s.notes, note) {
+		s.notes = append(s.notes, note)
+	}
+	return nil
+}
+
+// secretVar is the variable name in a ${VAR} reference, or bridgeSecretVar.
+func secretVar(ref string) string {
+	if name, ok := strings.CutPrefix(ref, "${"); ok && strings.HasSuffix(name, "}") && !strings.Contains(name, "${") {
+		return strings.TrimSuffix(name, "}")
+	}
+	return bridgeSecretVar
+}
+
+// rehearsal reports whether running the plan is a rehearsal: a lazy plan against the
+// in-process mock IdP, run in memory from the bridge to the sweep, keeping nothing.
+func (s *state) rehearsal() bool {
+	t := s.plan.Target
+	return s.plan.Strategy == strategies.StrategyLazy && t.Kind == strategies.TargetMockIDP && t.URL == ""
+}
+
+// resumable reports whether a stopped run of the plan is continued by `cutover run
+// --resume`: bulk and authonly; a lazy plan is a service, or a rehearsal.
+func (s *state) resumable() bool { return s.plan.Strategy != strategies.StrategyLazy }
+
+// outcome is what the report screen shows for the run that ended with err.
+func (s *state) outcome(err error) outcome {
+	return outcome{report: s.report, err: err, planFile: s.saved, notes: s.notes, rehearsal: s.rehearsal(),
+		secretVar: secretVar(s.plan.Lazy.Secret)}
 }
 
 func sourceKey(p *strategies.Plan) string {
@@ -299,6 +345,9 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 			return "", err
 		}
 		p.AuthOnly.BatchSize = n
+		if err := s.checkBridgeSecret(); err != nil {
+			return "", err
+		}
 		return "", p.Validate()
 	case stepReview:
 		if s.action == actionBack {

@@ -336,6 +336,9 @@ func (s *state) optionFields() []huh.Field {
 	p := s.plan
 	switch p.Strategy {
 	case strategies.StrategyLazy:
+		if p.Lazy.Secret == "" && !p.Lazy.NoAuth {
+			p.Lazy.Secret = "${" + bridgeSecretVar + "}" // what `cutover bridge` needs
+		}
 		return []huh.Field{
 			s.choice(huh.NewSelect[string]().Description("how the IdP calls the verification endpoint"), "Bridge dialect", &p.Lazy.Dialect,
 				huh.NewOption("authproject form POST (default)", ""),
@@ -346,7 +349,7 @@ func (s *state) optionFields() []huh.Field {
 			s.text(huh.NewInput().Placeholder("127.0.0.1:8788"), "Listen address", &p.Lazy.Listen),
 			// A ${VAR} reference only (the check below), so saying it aloud is safe.
 			s.text(huh.NewInput().
-				Description("a ${VAR} reference, e.g. ${BRIDGE_SECRET}; empty with no authentication below").
+				Description("a ${VAR} reference: export the variable before 'cutover bridge' and give the IdP the same value; empty only with unauthenticated callers below").
 				Validate(func(v string) error {
 					if v = strings.TrimSpace(v); v != "" && !strategies.IsEnvRef(v) {
 						return fmt.Errorf("lazy.secret: write a ${VAR} reference, e.g. ${BRIDGE_SECRET}, and export the variable")

@@ -279,3 +279,27 @@ func TestDirectoryConnection(t *testing.T) {
 		t.Errorf("the plan does not validate: %v", err)
 	}
 }
+
+// TestLazyPlanIsOneTheBridgeTakes: Enter through a lazy plan's options saves a plan
+// `cutover bridge --plan` accepts: lazy.secret a ${VAR} reference, and a note saying
+// to export it; an empty secret without no_auth is refused at the step (issue 17, item 2).
+func TestLazyPlanIsOneTheBridgeTakes(t *testing.T) {
+	p, _ := demoPlan()
+	p.Strategy = strategies.StrategyLazy
+	p.Mapping = demoMapping()
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), p, "plan.yaml")
+	answer(t, s.form(stepOptions), "\n\n\n\n")
+	if _, err := s.leave(context.Background(), stepOptions); err != nil {
+		t.Fatalf("leave options: %v", err)
+	}
+	if got, want := s.plan.Lazy.Secret, "${BRIDGE_SECRET}"; got != want {
+		t.Errorf("lazy.secret: got %q, want %q", got, want)
+	}
+	if !strings.Contains(strings.Join(s.notes, "\n"), "export BRIDGE_SECRET=") {
+		t.Errorf("notes: got %q, want one saying to export BRIDGE_SECRET", s.notes)
+	}
+	s.plan.Lazy.Secret = ""
+	if _, err := s.leave(context.Background(), stepOptions); err == nil || !strings.Contains(err.Error(), "lazy.secret") {
+		t.Errorf("empty secret without no_auth: got %v, want an error about lazy.secret", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 	"github.com/charmbracelet/lipgloss"
@@ -28,8 +29,13 @@ type (
 		r   PreviewResult
 		err error
 	}
-	progressMsg strategies.Progress
-	runDoneMsg  struct {
+	// progressMsg is the newest snapshot, with every phase finished before it (the
+	// snapshots in between are dropped, the phases are not).
+	progressMsg struct {
+		p    strategies.Progress
+		past []string
+	}
+	runDoneMsg struct {
 		report *strategies.Report
 		err    error
 	}
@@ -55,7 +61,9 @@ type model struct {
 	info         string
 	errText      string
 
-	table table.Model // preview rows, scrollable
+	table      table.Model    // preview rows, scrollable
+	report     viewport.Model // the report, scrollable when taller than the screen
+	reportText string
 
 	run runScreen
 
@@ -106,9 +114,15 @@ func (m *model) enter(id stepID) tea.Cmd {
 			m.errText = errUnavailable("running a plan").Error()
 			return nil
 		}
-		m.run = runScreen{st: m.st, width: m.width, strategy: m.s.plan.Strategy, planFile: m.s.saved}
+		m.run = runScreen{st: m.st, width: m.width, strategy: m.s.plan.Strategy, planFile: m.s.saved, resumable: m.s.resumable()}
 		return m.run.start(m.ctx, m.s.env.Runner, m.s.plan)
 	case stepReport:
+		if m.run.report != nil {
+			m.s.report = m.run.report
+		}
+		m.report = viewport.New(m.width, max(3, m.height-5)) // the header, the help and their blank lines
+		m.reportText = strings.TrimRight(reportView(m.st, m.s.outcome(m.run.err), m.width, m.height), "\n")
+		m.report.SetContent(m.reportText)
 		return nil
 	}
 	m.formH = m.formHeight()
@@ -152,6 +166,9 @@ func (m *model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.run.width = msg.Width
+		if m.step == stepReport {
+			m.enter(stepReport)
+		}
 		if m.s.preview != nil {
 			m.table = previewTable(m.st, m.s.preview, m.width, m.previewTableHeight())
 		}
@@ -260,7 +277,9 @@ func (m *model) key(k tea.KeyMsg) (tea.Cmd, bool) {
 		if s := k.String(); s == "enter" || s == "q" {
 			return m.enter(stepDone), true
 		}
-		return nil, true
+		var cmd tea.Cmd
+		m.report, cmd = m.report.Update(k)
+		return cmd, true
 	}
 	return nil, false
 }
@@ -311,8 +330,12 @@ func (m *model) View() string {
 	case m.step == stepRun:
 		b.WriteString(m.run.View())
 	case m.step == stepReport:
-		b.WriteString(reportView(m.st, m.run.report, m.run.err, m.s.saved, m.s.notes, m.width, m.height-4))
-		b.WriteString("\n" + m.st.faint.Render("enter: quit") + "\n")
+		help, body := "enter: quit (the report stays on the terminal)", m.reportText
+		if m.report.TotalLineCount() > m.report.Height {
+			help = fmt.Sprintf("↑/↓ scroll (%d%%) · ", int(m.report.ScrollPercent()*100)) + help
+			body = m.report.View()
+		}
+		b.WriteString(body + "\n\n" + m.st.faint.Render(help) + "\n")
 	case m.form != nil:
 		b.WriteString(m.form.View())
 		b.WriteString("\n" + m.st.faint.Render("esc: back a step · ctrl+c: quit") + "\n")
@@ -333,9 +356,12 @@ type runScreen struct {
 	width    int
 	strategy string
 	planFile string
+	// resumable: a run that `cutover run --resume` continues; a lazy rehearsal is not.
+	resumable bool
+	past      []string // the phases done, one line each
 
 	progress   strategies.Progress
-	progCh     chan strategies.Progress
+	progCh     chan progressMsg
 	doneCh     chan runDoneMsg
 	cancel     context.CancelFunc
 	confirming bool
@@ -349,15 +375,27 @@ type runScreen struct {
 // start runs the plan in the background; progress arrives as messages.
 func (r *runScreen) start(ctx context.Context, runner strategies.Runner, p *strategies.Plan) tea.Cmd {
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.progCh = make(chan strategies.Progress, 1)
+	r.progCh = make(chan progressMsg, 1)
 	r.doneCh = make(chan runDoneMsg, 1)
 	progCh, doneCh := r.progCh, r.doneCh
+	var (
+		mu   sync.Mutex
+		last strategies.Progress
+		past []string
+	)
 	onProgress := func(pr strategies.Progress) {
 		pr.Counts = maps.Clone(pr.Counts)
 		pr.LastErrors = slices.Clone(pr.LastErrors)
+		mu.Lock()
+		if last.Phase != "" && last.Phase != pr.Phase {
+			past = append(past, phaseDone(last))
+		}
+		last = pr
+		msg := progressMsg{p: pr, past: slices.Clone(past)}
+		mu.Unlock()
 		for { // keep only the newest snapshot
 			select {
-			case progCh <- pr:
+			case progCh <- msg:
 				return
 			default:
 			}
@@ -380,7 +418,7 @@ func (r *runScreen) wait() tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case p := <-progCh:
-			return progressMsg(p)
+			return p
 		case d := <-doneCh:
 			return d
 		}
@@ -391,7 +429,7 @@ func (r *runScreen) wait() tea.Cmd {
 func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case progressMsg:
-		r.progress = strategies.Progress(msg)
+		r.progress, r.past = msg.p, msg.past
 		return r, r.wait()
 	case runDoneMsg:
 		r.done, r.report, r.err = true, msg.report, msg.err
@@ -422,9 +460,9 @@ func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 
 // View draws the progress, or the stop confirmation over it.
 func (r runScreen) View() string {
-	v := runView(r.st, r.strategy, r.progress, r.width, r.stopping)
+	v := runView(r.st, r.strategy, r.progress, r.past, r.width, r.stopping, r.resumable)
 	if r.confirming {
-		v += "\n" + confirmStopView(r.st, r.planFile) + "\n"
+		v += "\n" + confirmStopView(r.st, r.planFile, r.resumable) + "\n"
 	}
 	return v
 }

@@ -27,6 +27,10 @@ type Options struct {
 	PlanFile string
 	// ProgramOptions are extra bubbletea options (tests set the window size and input).
 	ProgramOptions []tea.ProgramOption
+	// Results receives what stays on the terminal after the wizard: where the plan was
+	// saved and, after a run in the full-screen UI (whose alternate screen vanishes on
+	// exit), the report and its next steps. stdout in cutover; nil writes nothing.
+	Results io.Writer
 }
 
 // Result is what the wizard produced.
@@ -62,6 +66,7 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 
 	if opts.Accessible {
 		err := runAccessible(ctx, s, opts.In, opts.Out, st)
+		s.printResults(opts.Results, opts.NoColor, nil, 0)
 		return res(), err
 	}
 
@@ -78,9 +83,12 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	if fm, ok := final.(*model); ok {
 		m = fm
 	}
+	if m.step == stepReport || m.step == stepDone {
+		s.printResults(opts.Results, opts.NoColor, &m.run, m.width)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return res(), cancelled(ctx.Err())
+			return res(), cancelled(ctx.Err(), s.stopMessage(m.step == stepRun))
 		}
 		return res(), fmt.Errorf("wizard: %w", err)
 	}
@@ -91,6 +99,23 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 		return res(), m.run.err
 	}
 	return res(), nil
+}
+
+// printResults leaves on the terminal where the plan was saved and, when the
+// full-screen UI showed a report (run is not nil), that report at the terminal's width.
+func (s *state) printResults(w io.Writer, noColor bool, run *runScreen, width int) {
+	if w == nil || s.saved == "" {
+		return
+	}
+	fmt.Fprintf(w, "plan saved: %s\n", s.saved)
+	if run == nil || s.report == nil && run.err == nil {
+		for _, n := range s.notes {
+			fmt.Fprintln(w, n)
+		}
+		return
+	}
+	st := stylesFor(lipgloss.NewRenderer(w), noColor)
+	fmt.Fprint(w, "\n"+reportView(st, s.outcome(run.err), width, 0))
 }
 
 // startPlan copies the plan to start from (never the caller's), or takes the demo defaults.

@@ -88,7 +88,7 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 			),
 			strategy: "lazy",
 			wantEnv:  map[string]string{"LEGACY_PEPPER": "pepper-literal"},
-			wantOut: []string{"start the bridge: cutover bridge --plan", "schedule the sweep", "export LEGACY_PEPPER",
+			wantOut: []string{"cutover bridge --plan", "cutover sweep --plan", "export LEGACY_PEPPER", "export BRIDGE_SECRET=",
 				"Bridge dialect [Enter keeps: authproject form POST (default)]"},
 		},
 		{
