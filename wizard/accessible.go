@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing/iotest"
 	"time"
@@ -75,6 +76,12 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 			}
 			return fmt.Errorf("%s: %w", step, err)
 		}
+		if step == stepMapping && s.mapChoice == mapEdit {
+			f := s.mappingEditForm().WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
+			if err := f.RunWithContext(ctx); err != nil {
+				return fmt.Errorf("%s: %w", step, err)
+			}
+		}
 		info, err := s.leave(ctx, step)
 		if info != "" {
 			fmt.Fprintln(out, info)
@@ -117,7 +124,7 @@ func accessiblePreview(ctx context.Context, s *state, r io.Reader, out io.Writer
 		return false, fmt.Errorf("preview: %w", err)
 	}
 	s.preview = &res
-	fmt.Fprint(out, previewView(st, &res, 100, previewRows+14))
+	fmt.Fprintln(out, previewText(&res))
 	choice := "continue"
 	f := huh.NewForm(huh.NewGroup(huh.NewSelect[string]().
 		Title("Go on?").
@@ -185,4 +192,52 @@ func (s *state) stopMessage(running bool) string {
 		return "stopped; nothing of the rehearsal was kept: rehearse again with 'cutover rehearse --plan " + cmpOr(s.saved, "FILE") + "'"
 	}
 	return "stopped; resume the run with 'cutover run --plan " + cmpOr(s.saved, "FILE") + " --resume'"
+}
+
+// previewText is the preview as lines of text for a screen reader: each row as
+// "field: value" pairs, uncut; the reasons, the formats with counts, the recommendation.
+func previewText(r *PreviewResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The first %d mapped rows:\n", len(r.Rows))
+	for _, row := range r.Rows {
+		var parts []string
+		for i, c := range r.Columns {
+			if i < len(row) && row[i] != "" {
+				parts = append(parts, c+": "+row[i])
+			}
+		}
+		b.WriteString("  " + strings.Join(parts, ", ") + "\n")
+	}
+	bad := 0
+	for _, n := range r.Invalid {
+		bad += n
+	}
+	if bad == 0 {
+		fmt.Fprintf(&b, "Validation: every row is valid (%s rows read).\n", strategies.GroupDigits(r.Total))
+	} else {
+		fmt.Fprintf(&b, "Validation: %s invalid rows of %s read.\n", strategies.GroupDigits(int64(bad)), strategies.GroupDigits(r.Total))
+		for _, k := range sortedKeys(r.Invalid) {
+			fmt.Fprintf(&b, "  %s: %s\n", k, strategies.GroupDigits(int64(r.Invalid[k])))
+		}
+		for i, e := range r.Examples {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(&b, "  for example row %d, %s: %s\n", e.Row, e.Reason, e.Detail)
+		}
+	}
+	if len(r.Formats) > 0 {
+		b.WriteString("Password formats:\n")
+		for _, f := range r.Formats {
+			can := "importable"
+			if !f.Importable {
+				can = "not importable"
+			}
+			fmt.Fprintf(&b, "  %s: %s, %s\n", f.Format, strategies.GroupDigits(int64(f.Count)), can)
+		}
+	}
+	if r.Recommendation != "" {
+		b.WriteString("Recommendation: " + r.Recommendation + "\n")
+	}
+	return b.String()
 }

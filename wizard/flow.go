@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ type state struct {
 	preview      *PreviewResult
 	targetInfo   string
 
+	mapChoice   string // the mapping step's first answer: mapKeep or mapEdit
 	customAttrs string
 	pwKind      string
 	pwValue     string
@@ -345,6 +347,9 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 			return "", err
 		}
 		p.AuthOnly.BatchSize = n
+		if p.Strategy == strategies.StrategyAuthOnly {
+			p.Bulk.UnsupportedHash = "" // identifiers only: no hashes to decide about
+		}
 		if err := s.checkBridgeSecret(); err != nil {
 			return "", err
 		}
@@ -392,11 +397,37 @@ func (s *state) save() (string, error) {
 	if s.env.SavePlan == nil {
 		return "", errUnavailable("saving a plan")
 	}
+	if rel := relativeTo(path, s.plan.Source.Path); rel != s.plan.Source.Path {
+		// Saved relative to the plan (as the plan resolves it), so the checkout can move;
+		// File says what it is relative to for the run that follows.
+		s.plan.Source.Path = rel
+		if abs, err := filepath.Abs(path); err == nil {
+			s.plan.File = abs
+		}
+	}
 	if err := s.env.SavePlan(path, s.plan); err != nil {
 		return "", fmt.Errorf("save plan: %w", err)
 	}
 	s.saved = path
 	return fmt.Sprintf("Saved %s; replay it with: cutover run --plan %s", path, path), nil
+}
+
+// relativeTo returns an absolute source path relative to the directory of the plan
+// file planPath when it lies below that directory (the demo database does); any other
+// path is returned as it is.
+func relativeTo(planPath, src string) string {
+	if !filepath.IsAbs(src) {
+		return src
+	}
+	dir, err := filepath.Abs(filepath.Dir(planPath))
+	if err != nil {
+		return src
+	}
+	rel, err := filepath.Rel(dir, src)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return src
+	}
+	return rel
 }
 
 // secretToEnv moves a literal secret out of a plan field: the value goes into the

@@ -70,24 +70,26 @@ func previewView(st styles, r *PreviewResult, width, height int) string {
 }
 
 // previewSummary is what the preview shows under the table. On short screens the
-// reasons go on one line, examples are left out and the recommendation is cut to its
-// first lines (the full text is in the saved plan's check: cutover plan check).
+// reasons go on one line and examples are left out; the recommendation is given whole
+// (the table shrinks to three rows for it) unless even that does not fit, when it is
+// cut to the lines left, saying where the rest is.
 func previewSummary(st styles, r *PreviewResult, width, height int) string {
 	roomy := height >= 34
 	var b strings.Builder
 	b.WriteString(validationSummary(st, r, width, roomy))
 	b.WriteString(formatHistogram(st, r, width))
 	if r.Recommendation != "" {
-		lines := strings.Split(wrap(r.Recommendation, max(20, width-18)), "\n")
-		keep := 2
-		if roomy {
-			keep = 6
-		}
-		if len(lines) > keep {
+		const head = "Recommendation:"
+		lines := strings.Split(wrap(head+" "+r.Recommendation, max(20, width-2)), "\n")
+		// The header (2), the table at its smallest (its header and two rows, 4), the
+		// blank line under it and the key help (2) take 9 lines.
+		keep := max(2, height-9-lipgloss.Height(strings.TrimRight(b.String(), "\n")))
+		if height > 0 && len(lines) > keep {
 			lines = lines[:keep]
-			lines[keep-1] = truncate(lines[keep-1]+" …", max(20, width-18))
+			lines[keep-1] = truncate(lines[keep-1]+" …", max(20, width-2))
 		}
-		b.WriteString(st.header.Render("Recommendation: ") + strings.Join(lines, "\n") + "\n")
+		lines[0] = st.header.Render(head) + strings.TrimPrefix(lines[0], head)
+		b.WriteString(strings.Join(lines, "\n") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -131,6 +133,9 @@ func previewTable(st styles, r *PreviewResult, width, height int) table.Model {
 		}
 		widths[i] = min(widths[i], 28)
 	}
+	if len(widths) > 0 {
+		widths[0] += 2 // room for the cursor mark, markCursor
+	}
 	// Shrink the widest columns until the table fits (2 cells of padding per column).
 	for total(widths)+2*len(widths) > width && width > 0 {
 		i := slices.Index(widths, slices.Max(widths))
@@ -159,7 +164,28 @@ func previewTable(st styles, r *PreviewResult, width, height int) table.Model {
 	if st.noColor {
 		ts.Header = ts.Header.UnsetForeground().UnsetBorderForeground()
 	}
-	return table.New(table.WithColumns(cols), table.WithRows(rows), table.WithHeight(min(height, len(rows)+1)), table.WithStyles(ts))
+	t := table.New(table.WithColumns(cols), table.WithRows(rows), table.WithHeight(min(height, len(rows)+1)), table.WithStyles(ts))
+	markCursor(&t)
+	return t
+}
+
+// markCursor puts "> " before the first cell of the row under the cursor: the table's
+// highlight is a colour, invisible under NO_COLOR.
+func markCursor(t *table.Model) {
+	rows := t.Rows()
+	for i, row := range rows {
+		if len(row) == 0 {
+			continue
+		}
+		c := strings.TrimPrefix(strings.TrimPrefix(row[0], "> "), "  ")
+		if i == t.Cursor() {
+			c = "> " + c
+		} else {
+			c = "  " + c
+		}
+		row[0] = c
+	}
+	t.SetRows(rows)
 }
 
 func total(xs []int) int {

@@ -61,7 +61,7 @@ func TestPreviewScreen(t *testing.T) {
 			tm := teatest.NewTestModel(t, snapshot{startAt(m, stepPreview)}, teatest.WithInitialTermSize(sz.w, sz.h))
 			waitFor(t, tm, "Recommendation")
 			view := finalView(t, tm)
-			for _, want := range []string{"ada@example.com", "invalid_email", "not importable", "lazy: 2 of 3"} {
+			for _, want := range []string{"ada@example.com", "invalid_email", "not importable", "lazy: 2 of 3", "> 1 "} {
 				if !strings.Contains(view, want) {
 					t.Errorf("preview lacks %q", want)
 				}
@@ -241,5 +241,26 @@ func TestReportScrollsAndStaysOnTheTerminal(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("left on the terminal: lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestEscGoesBack: Esc on the welcome screen stays there (it went forward), and on the
+// preview it goes back to the mapping, as its help line says (issue 17, item 11).
+func TestEscGoesBack(t *testing.T) {
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), mustDemo(t), "plan.yaml")
+	m := newModel(context.Background(), s, newStyles(true))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.enter(stepWelcome)
+	// The welcome note takes Esc as Next: the key must not reach the form (the tmux
+	// script checks the screen).
+	if _, handled := m.key(tea.KeyMsg{Type: tea.KeyEsc}); !handled || m.step != stepWelcome {
+		t.Errorf("Esc on the welcome screen: handled %v, step %s; want it kept from the form, on Welcome", handled, m.step)
+	}
+	m.history = []stepID{stepWelcome, stepStrategy, stepSourceKind, stepConnection, stepTable, stepMapping, stepPassword}
+	m.s.preview = &PreviewResult{}
+	m.step = stepPreview
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if m.step != stepMapping {
+		t.Errorf("Esc on the preview: got step %s, want Mapping", m.step)
 	}
 }

@@ -74,11 +74,26 @@ func newModel(ctx context.Context, s *state, st styles) *model {
 	s.tui = true
 	theme := huh.ThemeCharm()
 	if st.noColor {
-		theme = huh.ThemeBase()
+		theme = plainTheme()
 	}
 	return &model{ctx: ctx, s: s, st: st, theme: theme, width: 80, height: 24,
 		spin: spinner.New(spinner.WithSpinner(spinner.Dot)), busyProgress: &liveText{},
 		run: runScreen{st: st, width: 80}}
+}
+
+// plainTheme is huh's base theme with every choice visible without colour (NO_COLOR):
+// the chosen button of a yes/no question in brackets, "[Yes]  No ", where the base
+// theme tells them apart by colour alone.
+func plainTheme() *huh.Theme {
+	t := huh.ThemeBase()
+	on := func(s string) string { return "[" + s + "]" }
+	off := func(s string) string { return " " + s + " " }
+	for _, fs := range []*huh.FieldStyles{&t.Focused, &t.Blurred} {
+		fs.FocusedButton = fs.FocusedButton.UnsetForeground().UnsetBackground().Transform(on)
+		fs.BlurredButton = fs.BlurredButton.UnsetForeground().UnsetBackground().Transform(off)
+		fs.TextInput.Placeholder = fs.TextInput.Placeholder.UnsetForeground().Faint(true)
+	}
+	return t
 }
 
 // Init opens the first step.
@@ -244,11 +259,19 @@ func (m *model) key(k tea.KeyMsg) (tea.Cmd, bool) {
 		m.abandoned = true
 		return tea.Quit, true
 	case "esc":
-		if m.busy != "" || len(m.history) == 0 || m.step == stepReport {
-			return nil, m.busy != ""
+		if m.step == stepReport {
+			return nil, false
+		}
+		if m.busy != "" || len(m.history) == 0 {
+			return nil, true // nothing to go back to: not a key for the form (a note takes it as Next)
 		}
 		prev := m.history[len(m.history)-1]
 		m.history = m.history[:len(m.history)-1]
+		// The preview's Esc goes back to the mapping it shows, past the password step.
+		for m.step == stepPreview && prev != stepMapping && slices.Contains(m.history, stepMapping) {
+			prev = m.history[len(m.history)-1]
+			m.history = m.history[:len(m.history)-1]
+		}
 		m.errText, m.info = "", ""
 		return m.enter(prev), true
 	}
@@ -272,6 +295,7 @@ func (m *model) key(k tea.KeyMsg) (tea.Cmd, bool) {
 		}
 		var cmd tea.Cmd
 		m.table, cmd = m.table.Update(k)
+		markCursor(&m.table)
 		return cmd, true
 	case stepReport:
 		if s := k.String(); s == "enter" || s == "q" {
@@ -324,7 +348,7 @@ func (m *model) View() string {
 	case m.step == stepPreview && m.s.preview != nil:
 		bottom := previewSummary(m.st, m.s.preview, m.width, m.height)
 		// Header (2), the blank line under the table (1) and the key help (2) around it.
-		m.table.SetHeight(min(len(m.s.preview.Rows)+2, max(3, m.height-lipgloss.Height(bottom)-6)))
+		m.table.SetHeight(min(len(m.s.preview.Rows)+2, max(4, m.height-lipgloss.Height(bottom)-6)))
 		b.WriteString(m.table.View() + "\n\n" + bottom + "\n")
 		b.WriteString(m.st.faint.Render("↑/↓ scroll · enter: continue · esc: back to the mapping") + "\n")
 	case m.step == stepRun:
