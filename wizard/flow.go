@@ -105,6 +105,7 @@ type state struct {
 	tui      bool // drawn full-screen (notes are rendered as markup), not in accessible mode
 	noteRows int  // TUI: lines a note's text may take on this terminal; 0 = no limit
 
+	pathKind     string // the source kind source.path was given for
 	probe        *ProbeResult
 	probeInfo    string
 	columns      []string
@@ -126,7 +127,7 @@ type state struct {
 }
 
 func newState(env Env, p *strategies.Plan, savePath string) *state {
-	s := &state{env: env, plan: p, savePath: savePath, action: actionRun}
+	s := &state{env: env, plan: p, savePath: savePath, action: actionRun, pathKind: p.Source.Kind}
 	if p.Version == 0 {
 		p.Version = strategies.PlanVersion
 	}
@@ -252,6 +253,12 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 	p := s.plan
 	switch id {
 	case stepSourceKind:
+		if p.Source.Kind != s.pathKind {
+			// Another kind of file: the path was for the old one (the demo's SQLite
+			// database read as CSV gave garbage columns).
+			p.Source.Path, p.Source.HashConfig = "", ""
+		}
+		s.pathKind = p.Source.Kind
 		if strategies.IsDatabase(p.Source.Kind) && p.Source.Kind != strategies.SourceSQLite {
 			p.Source.Path = ""
 		} else {

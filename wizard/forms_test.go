@@ -404,3 +404,20 @@ func TestDemoPlanSavedWithRelativePath(t *testing.T) {
 		t.Errorf("the plan handed to the run resolves its source to %q, want %q", got, db)
 	}
 }
+
+// TestAnotherSourceKindDropsThePath: choosing CSV after the demo's SQLite database does
+// not keep the database's path for the CSV reader; keeping the kind keeps the path
+// (issue 17, item 6).
+func TestAnotherSourceKindDropsThePath(t *testing.T) {
+	for _, tt := range []struct{ kind, want string }{{strategies.SourceCSV, ""}, {strategies.SourceSQLite, "demo/users.db"}} {
+		p, _ := demoPlan()
+		s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), p, "plan.yaml")
+		s.plan.Source.Kind = tt.kind
+		if _, err := s.leave(context.Background(), stepSourceKind); err != nil {
+			t.Fatal(err)
+		}
+		if s.plan.Source.Path != tt.want {
+			t.Errorf("%s: source.path: got %q, want %q", tt.kind, s.plan.Source.Path, tt.want)
+		}
+	}
+}
