@@ -102,6 +102,10 @@ type state struct {
 	plan     *strategies.Plan
 	savePath string
 	fromDemo bool // the plan is Env.DemoPlan's: the welcome screen points at the demo data
+	earlier  bool // the plan is the one an earlier walk saved in DefaultPlanFile
+	// unreadable is why DefaultPlanFile, which exists, could not be read as a plan: it
+	// is not saved over unless the user names it again.
+	unreadable error
 	tui      bool // drawn full-screen (notes are rendered as markup), not in accessible mode
 	noteRows int  // TUI: lines a note's text may take on this terminal; 0 = no limit
 
@@ -199,8 +203,13 @@ func (s *state) resumable() bool { return s.plan.Strategy != strategies.Strategy
 
 // outcome is what the report screen shows for the run that ended with err.
 func (s *state) outcome(err error) outcome {
-	return outcome{report: s.report, err: err, planFile: s.saved, notes: s.notes, rehearsal: s.rehearsal(),
+	o := outcome{report: s.report, err: err, planFile: s.saved, notes: s.notes, rehearsal: s.rehearsal(),
 		secretVar: secretVar(s.plan.Lazy.Secret)}
+	if t := s.plan.Target; t.Kind == strategies.TargetMockIDP && t.URL == "" && !o.rehearsal && s.report != nil && s.report.RunDir != "" {
+		// Beside the run directories (RUN_ROOT/<run>): see targetOpener in cmd/cutover.
+		o.mockDir = filepath.Join(filepath.Dir(filepath.Dir(s.report.RunDir)), "mockidp")
+	}
+	return o
 }
 
 func sourceKey(p *strategies.Plan) string {
@@ -397,6 +406,10 @@ func (s *state) save() (string, error) {
 	path := strings.TrimSpace(s.savePath)
 	if path == "" {
 		return "", fmt.Errorf("give a file name to save the plan to")
+	}
+	if s.unreadable != nil && path == DefaultPlanFile {
+		s.unreadable = nil // said once: saving again to the same name overwrites it
+		return "", fmt.Errorf("%s exists and is not a plan the wizard can read; save to another file name, or save again to overwrite it", path)
 	}
 	if err := s.plan.CheckNoSecrets(); err != nil {
 		return "", err

@@ -64,9 +64,17 @@ func (s *state) welcomeNote() *huh.Note {
 		if s.env.DemoNote != "" {
 			b.WriteString("\n" + s.env.DemoNote + "\n")
 		}
+	} else if s.earlier {
+		b.WriteString("Every answer is prefilled from " + DefaultPlanFile + ", which an earlier walk\n" +
+			"saved; Enter all the way runs it again and saves over it. To start over\n" +
+			"from the demo: rm -r " + DefaultPlanFile + " .cutover\n" +
+			"  " + s.plan.Strategy + " from " + cmpOr(displayPath(s.plan.Source.Path), s.plan.Source.Kind) + "\n")
 	} else {
 		b.WriteString("Every answer is prefilled from the plan; Enter all the way runs it again.\n" +
 			"  source  " + cmpOr(displayPath(s.plan.Source.Path), s.plan.Source.Kind) + "\n")
+	}
+	if s.unreadable != nil {
+		b.WriteString("\n" + DefaultPlanFile + " is not a plan the wizard can read, so it starts from the\ndemo; it asks before saving over it.\n")
 	}
 	if s.tui {
 		b.WriteString("\nEsc goes back a step; Ctrl+C stops.")

@@ -439,7 +439,12 @@ type outcome struct {
 	notes     []string // what to export before replaying the plan
 	rehearsal bool     // a lazy plan rehearsed in memory against the in-process mock IdP
 	secretVar string   // the variable the lazy plan's secret refers to
+	mockDir   string   // where the in-process mock IdP keeps its users; "" for another target
 }
+
+// reasonExists is in the reasons for rows skipped because the user is already at the
+// target: the bulk runner's "exists at the target", the IdP's "...and user exists".
+const reasonExists = "exists"
 
 // reportView renders the end of a run: reconciled counts, where the details are and
 // what to do next. Below 34 lines of height the counts go on one line and the files
@@ -476,11 +481,22 @@ func reportView(st styles, o outcome, width, height int) string {
 	return b.String()
 }
 
+// existing counts the rows skipped because the user was already at the target.
+func existing(r *strategies.Report) int64 {
+	var n int64
+	for k, v := range r.Reasons {
+		if strings.Contains(k, reasonExists) {
+			n += v
+		}
+	}
+	return n
+}
+
 // stepView renders one next step; a command in it ("what: cutover ...") goes on a line
 // of its own, never wrapped, so that it can be copied and pasted whole.
 func stepView(s string, width int) string {
 	what, cmd := s, ""
-	for _, lead := range []string{": cutover ", ": export "} {
+	for _, lead := range []string{": cutover ", ": export ", ": rm "} {
 		if i := strings.Index(s, lead); i >= 0 {
 			what, cmd = s[:i+1], s[i+2:]
 			break
@@ -583,7 +599,12 @@ func nextSteps(o outcome) []string {
 	}
 	// The run's own steps (invalid rows, users without passwords...) come first, then
 	// the strategy's usual ones.
-	out := slices.Clone(r.NextSteps)
+	var out []string
+	if n := existing(r); n > 0 && o.mockDir != "" {
+		// The in-process mock keeps its users between runs: a second walk skips them all.
+		out = append(out, fmt.Sprintf("%s users were skipped because the mock IdP already had them from an earlier run (it keeps its users in %s); to start it empty: rm -r %[2]s", strategies.GroupDigits(n), o.mockDir))
+	}
+	out = append(out, r.NextSteps...)
 	if r.Failed > 0 && !o.rehearsal {
 		out = append(out, "retry the failed rows: cutover run --plan "+plan+" --only-failed "+cmpOr(r.RunDir, "RUN_DIR"))
 	}

@@ -2,8 +2,10 @@ package wizard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -44,6 +46,13 @@ type Result struct {
 // Run walks the user through the cutover and returns what was decided and done. The
 // error is the run's, or a *strategies.Error with CodeCancelled when the user stopped.
 func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
+	earlier, unreadable := earlierPlan(env, opts)
+	if earlier != nil {
+		if env.DemoPlan != nil {
+			_, _ = env.DemoPlan() // (re)writes the demo data the earlier plan may read
+		}
+		opts.Plan, opts.PlanFile = earlier, DefaultPlanFile
+	}
 	p, err := startPlan(env, opts.Plan)
 	if err != nil {
 		return nil, err
@@ -57,6 +66,8 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	}
 	s := newState(env, p, path)
 	s.fromDemo = opts.Plan == nil && env.DemoPlan != nil
+	s.earlier = earlier != nil
+	s.unreadable = unreadable
 	r := lipgloss.NewRenderer(opts.Out)
 	if opts.NoColor {
 		r.SetColorProfile(termenv.Ascii)
@@ -99,6 +110,20 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 		return res(), m.run.err
 	}
 	return res(), nil
+}
+
+// earlierPlan loads the plan an earlier walk saved in DefaultPlanFile when the wizard is
+// started without one. A file there that is not a plan is reported (unreadable), so that
+// it is not overwritten without a word.
+func earlierPlan(env Env, opts Options) (p *strategies.Plan, unreadable error) {
+	if opts.Plan != nil || opts.PlanFile != "" || env.LoadPlan == nil {
+		return nil, nil
+	}
+	p, err := env.LoadPlan(DefaultPlanFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return p, err
 }
 
 // printResults leaves on the terminal where the plan was saved and, when the

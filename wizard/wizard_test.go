@@ -282,3 +282,45 @@ func TestAccessibleTranscriptReadsWell(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondWalkStartsFromTheSavedPlan: with no plan given, the wizard starts from the
+// cutover-plan.yaml an earlier walk saved (Enter all the way replays it) instead of
+// overwriting it with the demo's answers; a file there that is not a plan is saved
+// over only when the user names it a second time (issue 17, item 3).
+func TestSecondWalkStartsFromTheSavedPlan(t *testing.T) {
+	lazyPlan, err := os.ReadFile(filepath.Join("testdata", "lazy.plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, existing, input string
+		wantStrategy          string
+		wantOut               string
+	}{
+		{"an earlier plan", string(lazyPlan), "", strategies.StrategyLazy, "prefilled from cutover-plan.yaml"},
+		{"not a plan", "garbage: [\n", answers(concat([]string{"", "", "", "", ""}, mappingDefaults, []string{"", ""}, []string{""},
+			[]string{"", ""}, []string{"", "", "", ""}, []string{"", ""}, []string{"", ""})...), strategies.StrategyBulk,
+			"cutover-plan.yaml exists and is not a plan the wizard can read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if err := os.WriteFile(DefaultPlanFile, []byte(tt.existing), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := fakeEnv(&fakeRunner{}, map[string]string{})
+			env.LoadPlan = strategies.LoadPlan
+			var out bytes.Buffer
+			res, err := Run(context.Background(), env, Options{In: strings.NewReader(tt.input), Out: &out, Accessible: true, NoColor: true})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if res.Plan.Strategy != tt.wantStrategy || res.Saved != DefaultPlanFile {
+				t.Errorf("got a %s plan saved to %q, want %s saved to %s", res.Plan.Strategy, res.Saved, tt.wantStrategy, DefaultPlanFile)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOut, out.String())
+			}
+		})
+	}
+}

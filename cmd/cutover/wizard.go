@@ -103,6 +103,7 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		CheckTarget: preflight.CheckTarget,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    strategies.SavePlan,
+		LoadPlan:    strategies.LoadPlan,
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard
 		// is put there for this process only, never into the plan.
 		Setenv:   os.Setenv,

@@ -75,3 +75,32 @@ func TestWizardAccessibleOnDemoData(t *testing.T) {
 		})
 	}
 }
+
+// TestWizardSecondWalk: a second walk in the same directory starts from the plan the
+// first saved (not the demo's answers over it), and when the in-process mock IdP
+// already has the users it says why they were skipped and how to start it empty
+// (issue 17, item 3).
+func TestWizardSecondWalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs two cutovers of the 1,000-user demo database")
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("NO_COLOR", "1")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"wizard", "--accessible"}, strings.NewReader("3\n"), &stdout, &stderr); code != exitOK {
+		t.Fatalf("first walk: exit %d\n%s", code, stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"wizard", "--accessible"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("second walk: exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"prefilled from cutover-plan.yaml", "already had them from an earlier run", "rm -r .cutover/mockidp"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("second walk: output lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if p, err := strategies.LoadPlan("cutover-plan.yaml"); err != nil || p.Strategy != strategies.StrategyAuthOnly {
+		t.Errorf("after the second walk: got plan %v (%v), want the authonly plan of the first", p, err)
+	}
+}
