@@ -106,8 +106,8 @@ type state struct {
 	// unreadable is why DefaultPlanFile, which exists, could not be read as a plan: it
 	// is not saved over unless the user names it again.
 	unreadable error
-	tui      bool // drawn full-screen (notes are rendered as markup), not in accessible mode
-	noteRows int  // TUI: lines a note's text may take on this terminal; 0 = no limit
+	tui        bool // drawn full-screen (notes are rendered as markup), not in accessible mode
+	noteRows   int  // TUI: lines a note's text may take on this terminal; 0 = no limit
 
 	pathKind     string // the source kind source.path was given for
 	probe        *ProbeResult
