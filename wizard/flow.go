@@ -421,9 +421,7 @@ func (s *state) save() (string, error) {
 		// Saved relative to the plan (as the plan resolves it), so the checkout can move;
 		// File says what it is relative to for the run that follows.
 		s.plan.Source.Path = rel
-		if abs, err := filepath.Abs(path); err == nil {
-			s.plan.File = abs
-		}
+		s.plan.File = path
 	}
 	if err := s.env.SavePlan(path, s.plan); err != nil {
 		return "", fmt.Errorf("save plan: %w", err)

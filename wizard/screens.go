@@ -475,8 +475,11 @@ func reportView(st styles, o outcome, width, height int) string {
 		b.WriteString(countsView(st, r, width, compact))
 	}
 	b.WriteString("\n" + st.header.Render("Next steps") + "\n")
-	for _, s := range append(nextSteps(o), o.notes...) {
+	for _, s := range nextSteps(o) {
 		b.WriteString(stepView(s, width))
+	}
+	for _, n := range o.notes { // prose about the plan, not commands
+		b.WriteString("  - " + wrap(n, max(20, width-4)) + "\n")
 	}
 	return b.String()
 }
@@ -626,8 +629,12 @@ func nextSteps(o outcome) []string {
 			"deploy the middleware that maps IdP sessions to local users (get-or-create, link by email)",
 			"rehearse sign-ins: cutover rehearse --plan "+plan)
 	default:
-		out = append(out,
-			"rehearse sign-ins: cutover rehearse --plan "+plan,
+		rehearse := "rehearse sign-ins: cutover rehearse --plan " + plan
+		if r.WithoutPassword > 0 {
+			rehearse = fmt.Sprintf("rehearse sign-ins (it exits 3 when a known user cannot sign in, as the %s moved without a password cannot with their old one): cutover rehearse --plan %s",
+				strategies.GroupDigits(r.WithoutPassword), plan)
+		}
+		out = append(out, rehearse,
 			"replay in CI: cutover run --plan "+plan,
 			"switch your app's sign-in to the IdP, then retire the legacy login")
 	}
