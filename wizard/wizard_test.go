@@ -229,6 +229,10 @@ func TestAccessibleWizardCancelled(t *testing.T) {
 	if got := strategies.CodeOf(err); got != strategies.CodeCancelled {
 		t.Errorf("code: got %q (%v), want %q", got, err, strategies.CodeCancelled)
 	}
+	// Nothing ran: there is nothing to resume (issue 17, item 8).
+	if err != nil && (strings.Contains(err.Error(), "resume") || !strings.Contains(err.Error(), "nothing was written")) {
+		t.Errorf("got %q, want it to say nothing was written, not to resume", err)
+	}
 }
 
 // TestAccessibleTranscriptReadsWell: line mode says what Enter keeps everywhere, puts

@@ -170,6 +170,8 @@ func (r *Result) LazyReport() *strategies.Report {
 	steps := []string{note}
 	for _, s := range r.NextSteps {
 		if !strings.HasPrefix(s, "every legacy user is now at the IdP") {
+			// Bulk's advice; this is the lazy strategy already.
+			s = strings.Replace(s, "the lazy strategy would keep their passwords", "running the bridge longer before the sweep lets more of them keep theirs", 1)
 			steps = append(steps, s)
 		}
 	}

@@ -141,3 +141,18 @@ func hookSignIn(t *testing.T, hook *rehearse.Hook) strategies.SignIner {
 		return strategies.SignInResult{OK: true, Subject: login}
 	})
 }
+
+// TestLazyReportSaysNothingForAnotherStrategy: the report the wizard shows for a lazy
+// rehearsal does not advise the lazy strategy, nor to stop a bridge that is not running.
+func TestLazyReportSaysNothingForAnotherStrategy(t *testing.T) {
+	r := &rehearse.Result{Report: &strategies.Report{Strategy: strategies.StrategyLazy, Rows: 3, Inserted: 3, NextSteps: []string{
+		"2 users were imported without a password (see x.csv): they must reset it; where their hash format was the cause, the lazy strategy would keep their passwords",
+		"every legacy user is now at the IdP: turn the IdP's migration hook off, then stop 'cutover bridge'",
+	}}}
+	steps := strings.Join(r.LazyReport().NextSteps, "\n")
+	for _, bad := range []string{"the lazy strategy would", "stop 'cutover bridge'"} {
+		if strings.Contains(steps, bad) {
+			t.Errorf("next steps say %q:\n%s", bad, steps)
+		}
+	}
+}
