@@ -97,8 +97,10 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 		failures = 0
 		step = s.next(step)
 	}
-	for _, n := range s.notes {
-		fmt.Fprintln(out, n)
+	if s.report == nil { // the report ends with them
+		for _, n := range s.notes {
+			fmt.Fprintln(out, n)
+		}
 	}
 	return nil
 }
