@@ -83,6 +83,10 @@ func TestRunScreenAsksBeforeStopping(t *testing.T) {
 	if got := strategies.CodeOf(final.r.err); got != strategies.CodeCancelled {
 		t.Errorf("run error code: got %q (%v), want %q", got, final.r.err, strategies.CodeCancelled)
 	}
+	// What the stop left, not the engine's "context canceled".
+	if msg := final.r.err.Error(); strings.Contains(msg, "context canceled") || !strings.Contains(msg, "--resume") {
+		t.Errorf("run error: got %q, want how to resume and no 'context canceled'", msg)
+	}
 	golden.RequireEqual(t, []byte(final.confirmView))
 }
 

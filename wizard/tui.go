@@ -461,7 +461,13 @@ func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 			r.cancel()
 		}
 		if r.err != nil && r.stopping && strategies.CodeOf(r.err) == "" {
-			r.err = &strategies.Error{Code: strategies.CodeCancelled, Message: "stopped at your request", Err: r.err}
+			// What the stop left behind, not how the engine noticed it ("read tracking
+			// store /tmp/...: context canceled").
+			msg := "stopped at your request; resume with 'cutover run --plan " + cmpOr(r.planFile, "FILE") + " --resume'"
+			if !r.resumable {
+				msg = "stopped at your request; nothing of the rehearsal was kept"
+			}
+			r.err = &strategies.Error{Code: strategies.CodeCancelled, Message: msg}
 		}
 		return r, nil
 	case tea.KeyMsg:
