@@ -28,6 +28,10 @@ type Progress struct {
 	Rate       float64           // rows per second over the run
 	ETA        time.Duration     // 0 when unknown
 	LastErrors []string          // the most recent failures, newest last (no secrets)
+	// Unit is what Done and Total count: "rows" when empty, e.g. "sign-ins".
+	Unit string
+	// Note says in a sentence what the phase does, for a screen to show under it.
+	Note string
 }
 
 // Report is the end of a run: counts that reconcile (Rows = Inserted + Updated +

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing/iotest"
 	"time"
@@ -42,7 +43,7 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 	step, failures := stepWelcome, 0
 	for step < stepDone {
 		if err := ctx.Err(); err != nil {
-			return cancelled(err)
+			return cancelled(err, s.stopMessage(false))
 		}
 		fmt.Fprintf(out, "\n== %s ==\n", step)
 		switch step {
@@ -64,13 +65,22 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 			step = stepReport
 			continue
 		case stepReport:
-			fmt.Fprint(out, reportView(st, s.report, nil, s.saved, s.notes, 100, 0))
+			fmt.Fprint(out, reportView(st, s.outcome(nil), 100, 0))
 			step = stepDone
 			continue
 		}
 		form := s.form(step).WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
 		if err := form.RunWithContext(ctx); err != nil {
+			if ctx.Err() != nil || errors.Is(err, huh.ErrUserAborted) {
+				return cancelled(err, s.stopMessage(false))
+			}
 			return fmt.Errorf("%s: %w", step, err)
+		}
+		if step == stepMapping && s.mapChoice == mapEdit {
+			f := s.mappingEditForm().WithTheme(theme).WithAccessible(true).WithInput(r).WithOutput(out)
+			if err := f.RunWithContext(ctx); err != nil {
+				return fmt.Errorf("%s: %w", step, err)
+			}
 		}
 		info, err := s.leave(ctx, step)
 		if info != "" {
@@ -87,8 +97,10 @@ func runAccessible(ctx context.Context, s *state, in io.Reader, out io.Writer, s
 		failures = 0
 		step = s.next(step)
 	}
-	for _, n := range s.notes {
-		fmt.Fprintln(out, n)
+	if s.report == nil { // the report ends with them
+		for _, n := range s.notes {
+			fmt.Fprintln(out, n)
+		}
 	}
 	return nil
 }
@@ -114,7 +126,7 @@ func accessiblePreview(ctx context.Context, s *state, r io.Reader, out io.Writer
 		return false, fmt.Errorf("preview: %w", err)
 	}
 	s.preview = &res
-	fmt.Fprint(out, previewView(st, &res, 100, previewRows+14))
+	fmt.Fprintln(out, previewText(&res))
 	choice := "continue"
 	f := huh.NewForm(huh.NewGroup(huh.NewSelect[string]().
 		Title("Go on?").
@@ -158,7 +170,7 @@ func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
 	s.report = rep
 	if err != nil {
 		if ctx.Err() != nil {
-			return cancelled(err)
+			return cancelled(err, s.stopMessage(true))
 		}
 		return fmt.Errorf("run: %w", err)
 	}
@@ -166,6 +178,68 @@ func accessibleRun(ctx context.Context, s *state, out io.Writer) error {
 }
 
 // cancelled marks an interruption so cmd/cutover exits with 130.
-func cancelled(err error) error {
-	return &strategies.Error{Code: strategies.CodeCancelled, Message: "stopped; a run can be resumed with 'cutover run --plan FILE --resume'", Err: err}
+func cancelled(err error, msg string) error {
+	return &strategies.Error{Code: strategies.CodeCancelled, Message: msg, Err: err}
+}
+
+// stopMessage says what a stop left behind: nothing before the run; during it, a run
+// to resume or a rehearsal that kept nothing.
+func (s *state) stopMessage(running bool) string {
+	switch {
+	case !running && s.saved != "":
+		return "stopped before the run; the plan is saved: run it with 'cutover run --plan " + s.saved + "'"
+	case !running:
+		return "stopped before anything ran; nothing was written"
+	case !s.resumable():
+		return "stopped; nothing of the rehearsal was kept: rehearse again with 'cutover rehearse --plan " + cmpOr(s.saved, "FILE") + "'"
+	}
+	return "stopped; resume the run with 'cutover run --plan " + cmpOr(s.saved, "FILE") + " --resume'"
+}
+
+// previewText is the preview as lines of text for a screen reader: each row as
+// "field: value" pairs, uncut; the reasons, the formats with counts, the recommendation.
+func previewText(r *PreviewResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "The first %d mapped rows:\n", len(r.Rows))
+	for _, row := range r.Rows {
+		var parts []string
+		for i, c := range r.Columns {
+			if i < len(row) && row[i] != "" {
+				parts = append(parts, c+": "+row[i])
+			}
+		}
+		b.WriteString("  " + strings.Join(parts, ", ") + "\n")
+	}
+	bad := 0
+	for _, n := range r.Invalid {
+		bad += n
+	}
+	if bad == 0 {
+		fmt.Fprintf(&b, "Validation: every row is valid (%s rows read).\n", strategies.GroupDigits(r.Total))
+	} else {
+		fmt.Fprintf(&b, "Validation: %s invalid rows of %s read.\n", strategies.GroupDigits(int64(bad)), strategies.GroupDigits(r.Total))
+		for _, k := range sortedKeys(r.Invalid) {
+			fmt.Fprintf(&b, "  %s: %s\n", k, strategies.GroupDigits(int64(r.Invalid[k])))
+		}
+		for i, e := range r.Examples {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(&b, "  for example row %d, %s: %s\n", e.Row, e.Reason, e.Detail)
+		}
+	}
+	if len(r.Formats) > 0 {
+		b.WriteString("Password formats:\n")
+		for _, f := range r.Formats {
+			can := "importable"
+			if !f.Importable {
+				can = "not importable"
+			}
+			fmt.Fprintf(&b, "  %s: %s, %s\n", f.Format, strategies.GroupDigits(int64(f.Count)), can)
+		}
+	}
+	if r.Recommendation != "" {
+		b.WriteString("Recommendation: " + r.Recommendation + "\n")
+	}
+	return b.String()
 }

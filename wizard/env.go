@@ -31,6 +31,9 @@ type Env struct {
 	// DemoNote is shown on the welcome screen when the wizard starts from DemoPlan: where
 	// the demo data and its known passwords are (a few lines of at most 72 cells).
 	DemoNote string
+	// LoadPlan reads a plan file (strategies.LoadPlan): with no --plan the wizard starts
+	// from the plan an earlier walk saved in DefaultPlanFile, rather than overwrite it.
+	LoadPlan func(path string) (*strategies.Plan, error)
 	// Setenv makes a secret typed into the wizard available to the engine as ${VAR}
 	// without writing it into the plan. The wizard never touches the process
 	// environment itself; nil means a typed secret is refused (give a ${VAR} instead).

@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,9 @@ const (
 	envPepper = "LEGACY_PEPPER"
 	// envLDAPPassword holds the directory's bind password for the run.
 	envLDAPPassword = "LDAP_BIND_PASSWORD"
+	// bridgeSecretVar is the variable a lazy plan's lazy.secret refers to by default:
+	// `cutover bridge` refuses a plan without a secret.
+	bridgeSecretVar = "BRIDGE_SECRET"
 )
 
 // previewRows is how many mapped rows the preview shows.
@@ -98,9 +102,14 @@ type state struct {
 	plan     *strategies.Plan
 	savePath string
 	fromDemo bool // the plan is Env.DemoPlan's: the welcome screen points at the demo data
-	tui      bool // drawn full-screen (notes are rendered as markup), not in accessible mode
-	noteRows int  // TUI: lines a note's text may take on this terminal; 0 = no limit
+	earlier  bool // the plan is the one an earlier walk saved in DefaultPlanFile
+	// unreadable is why DefaultPlanFile, which exists, could not be read as a plan: it
+	// is not saved over unless the user names it again.
+	unreadable error
+	tui        bool // drawn full-screen (notes are rendered as markup), not in accessible mode
+	noteRows   int  // TUI: lines a note's text may take on this terminal; 0 = no limit
 
+	pathKind     string // the source kind source.path was given for
 	probe        *ProbeResult
 	probeInfo    string
 	columns      []string
@@ -108,6 +117,7 @@ type state struct {
 	preview      *PreviewResult
 	targetInfo   string
 
+	mapChoice   string // the mapping step's first answer: mapKeep or mapEdit
 	customAttrs string
 	pwKind      string
 	pwValue     string
@@ -121,7 +131,7 @@ type state struct {
 }
 
 func newState(env Env, p *strategies.Plan, savePath string) *state {
-	s := &state{env: env, plan: p, savePath: savePath, action: actionRun}
+	s := &state{env: env, plan: p, savePath: savePath, action: actionRun, pathKind: p.Source.Kind}
 	if p.Version == 0 {
 		p.Version = strategies.PlanVersion
 	}
@@ -152,6 +162,54 @@ func (s *state) loadAnswers() {
 	s.customAttrs = formatAttrs(m.CustomAttributes)
 	s.concurrency = itoaOrEmpty(s.plan.Bulk.Concurrency)
 	s.batchSize = itoaOrEmpty(s.plan.AuthOnly.BatchSize)
+}
+
+// checkBridgeSecret makes sure a lazy plan is one `cutover bridge` takes: it has a
+// ${VAR} secret (and a note says to export it) or accepts unauthenticated callers.
+func (s *state) checkBridgeSecret() error {
+	l := &s.plan.Lazy
+	if s.plan.Strategy != strategies.StrategyLazy || l.NoAuth {
+		return nil
+	}
+	if l.Secret = strings.TrimSpace(l.Secret); l.Secret == "" {
+		return fmt.Errorf("lazy.secret: 'cutover bridge' needs a secret the IdP presents; write ${%s} (then export %s), or accept unauthenticated callers", bridgeSecretVar, bridgeSecretVar)
+	}
+	name := secretVar(l.Secret)
+	note := fmt.Sprintf("The plan refers to ${%s}: before 'cutover bridge', export %s=$(openssl rand -hex 32) and give the IdP's migration hook the same value.", name, name)
+	if !slices.Contains(s.notes, note) {
+		s.notes = append(s.notes, note)
+	}
+	return nil
+}
+
+// secretVar is the variable name in a ${VAR} reference, or bridgeSecretVar.
+func secretVar(ref string) string {
+	if name, ok := strings.CutPrefix(ref, "${"); ok && strings.HasSuffix(name, "}") && !strings.Contains(name, "${") {
+		return strings.TrimSuffix(name, "}")
+	}
+	return bridgeSecretVar
+}
+
+// rehearsal reports whether running the plan is a rehearsal: a lazy plan against the
+// in-process mock IdP, run in memory from the bridge to the sweep, keeping nothing.
+func (s *state) rehearsal() bool {
+	t := s.plan.Target
+	return s.plan.Strategy == strategies.StrategyLazy && t.Kind == strategies.TargetMockIDP && t.URL == ""
+}
+
+// resumable reports whether a stopped run of the plan is continued by `cutover run
+// --resume`: bulk and authonly; a lazy plan is a service, or a rehearsal.
+func (s *state) resumable() bool { return s.plan.Strategy != strategies.StrategyLazy }
+
+// outcome is what the report screen shows for the run that ended with err.
+func (s *state) outcome(err error) outcome {
+	o := outcome{report: s.report, err: err, planFile: s.saved, notes: s.notes, rehearsal: s.rehearsal(),
+		secretVar: secretVar(s.plan.Lazy.Secret)}
+	if t := s.plan.Target; t.Kind == strategies.TargetMockIDP && t.URL == "" && !o.rehearsal && s.report != nil && s.report.RunDir != "" {
+		// Beside the run directories (RUN_ROOT/<run>): see targetOpener in cmd/cutover.
+		o.mockDir = filepath.Join(filepath.Dir(filepath.Dir(s.report.RunDir)), "mockidp")
+	}
+	return o
 }
 
 func sourceKey(p *strategies.Plan) string {
@@ -204,6 +262,12 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 	p := s.plan
 	switch id {
 	case stepSourceKind:
+		if p.Source.Kind != s.pathKind {
+			// Another kind of file: the path was for the old one (the demo's SQLite
+			// database read as CSV gave garbage columns).
+			p.Source.Path, p.Source.HashConfig = "", ""
+		}
+		s.pathKind = p.Source.Kind
 		if strategies.IsDatabase(p.Source.Kind) && p.Source.Kind != strategies.SourceSQLite {
 			p.Source.Path = ""
 		} else {
@@ -296,6 +360,12 @@ func (s *state) leave(ctx context.Context, id stepID) (string, error) {
 			return "", err
 		}
 		p.AuthOnly.BatchSize = n
+		if p.Strategy == strategies.StrategyAuthOnly {
+			p.Bulk.UnsupportedHash = "" // identifiers only: no hashes to decide about
+		}
+		if err := s.checkBridgeSecret(); err != nil {
+			return "", err
+		}
 		return "", p.Validate()
 	case stepReview:
 		if s.action == actionBack {
@@ -334,17 +404,45 @@ func (s *state) save() (string, error) {
 	if path == "" {
 		return "", fmt.Errorf("give a file name to save the plan to")
 	}
+	if s.unreadable != nil && path == DefaultPlanFile {
+		s.unreadable = nil // said once: saving again to the same name overwrites it
+		return "", fmt.Errorf("%s exists and is not a plan the wizard can read; save to another file name, or save again to overwrite it", path)
+	}
 	if err := s.plan.CheckNoSecrets(); err != nil {
 		return "", err
 	}
 	if s.env.SavePlan == nil {
 		return "", errUnavailable("saving a plan")
 	}
+	if rel := relativeTo(path, s.plan.Source.Path); rel != s.plan.Source.Path {
+		// Saved relative to the plan (as the plan resolves it), so the checkout can move;
+		// File says what it is relative to for the run that follows.
+		s.plan.Source.Path = rel
+		s.plan.File = path
+	}
 	if err := s.env.SavePlan(path, s.plan); err != nil {
 		return "", fmt.Errorf("save plan: %w", err)
 	}
 	s.saved = path
 	return fmt.Sprintf("Saved %s; replay it with: cutover run --plan %s", path, path), nil
+}
+
+// relativeTo returns an absolute source path relative to the directory of the plan
+// file planPath when it lies below that directory (the demo database does); any other
+// path is returned as it is.
+func relativeTo(planPath, src string) string {
+	if !filepath.IsAbs(src) {
+		return src
+	}
+	dir, err := filepath.Abs(filepath.Dir(planPath))
+	if err != nil {
+		return src
+	}
+	rel, err := filepath.Rel(dir, src)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return src
+	}
+	return rel
 }
 
 // secretToEnv moves a literal secret out of a plan field: the value goes into the

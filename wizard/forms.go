@@ -38,7 +38,14 @@ func (s *state) form(id stepID) *huh.Form {
 	case stepTargetDetail:
 		return huh.NewForm(huh.NewGroup(s.targetDetailFields()...))
 	case stepOptions:
-		return huh.NewForm(huh.NewGroup(s.optionFields()...))
+		// Two questions a page: four with their descriptions do not fit 80x24, and huh
+		// then hides the options above a select's answer.
+		fields := s.optionFields()
+		var groups []*huh.Group
+		for i := 0; i < len(fields); i += 2 {
+			groups = append(groups, huh.NewGroup(fields[i:min(i+2, len(fields))]...))
+		}
+		return huh.NewForm(groups...)
 	case stepReview:
 		// The plan on a page of its own, so the question page below always fits.
 		return huh.NewForm(huh.NewGroup(s.reviewNote()), huh.NewGroup(s.reviewFields()...))
@@ -57,11 +64,23 @@ func (s *state) welcomeNote() *huh.Note {
 		if s.env.DemoNote != "" {
 			b.WriteString("\n" + s.env.DemoNote + "\n")
 		}
+	} else if s.earlier {
+		b.WriteString("Every answer is prefilled from " + DefaultPlanFile + ", which an earlier walk\n" +
+			"saved; Enter all the way runs it again and saves over it. To start over\n" +
+			"from the demo: rm -r " + DefaultPlanFile + " .cutover\n" +
+			"  " + s.plan.Strategy + " from " + cmpOr(displayPath(s.plan.Source.Path), s.plan.Source.Kind) + "\n")
 	} else {
 		b.WriteString("Every answer is prefilled from the plan; Enter all the way runs it again.\n" +
 			"  source  " + cmpOr(displayPath(s.plan.Source.Path), s.plan.Source.Kind) + "\n")
 	}
-	b.WriteString("\nEsc goes back a step; Ctrl+C stops.")
+	if s.unreadable != nil {
+		b.WriteString("\n" + DefaultPlanFile + " is not a plan the wizard can read, so it starts from the\ndemo; it asks before saving over it.\n")
+	}
+	if s.tui {
+		b.WriteString("\nEsc goes back a step; Ctrl+C stops.")
+	} else {
+		b.WriteString("\nEach question says what Enter keeps; Ctrl+C stops.")
+	}
 	return huh.NewNote().
 		Title("cutover moves the users of a legacy login system into an identity provider,\nwithout locking anyone out.").
 		Description(b.String()).
@@ -184,7 +203,10 @@ func (s *state) tableFields() []huh.Field {
 	// On screen the chosen table comes first: huh v1.0 scrolls a short list so that the
 	// options above the preselected one are hidden. Accessible mode keeps the numbering.
 	if i := slices.IndexFunc(opts, func(o huh.Option[string]) bool { return o.Value == src.Table }); i > 0 && s.tui {
-		opts = append([]huh.Option[string]{opts[i]}, slices.Delete(opts, i, i+1)...)
+		// Read the option before Delete clears the slot it leaves (in one expression the
+		// order is unspecified: the first option showed with an empty label).
+		chosen := opts[i]
+		opts = append([]huh.Option[string]{chosen}, slices.Delete(opts, i, i+1)...)
 	}
 	opts = append(opts, huh.NewOption("(use the query below)", ""))
 	return []huh.Field{
@@ -239,31 +261,115 @@ func canonicalFields(m *strategies.Mapping) []canonicalField {
 	}
 }
 
-// mappingGroups asks, for every canonical field, which column it comes from, with the
-// engine's suggestion preselected. Six fields per page.
+// Answers to the mapping step's first question.
+const (
+	mapKeep = "keep"
+	mapEdit = "edit"
+)
+
+// mappingGroups shows the suggested mapping on one page and asks whether to keep it;
+// only "change it" opens the pages that ask field by field (six a page on screen), so
+// Enter through a confident suggestion is one key, not two dozen.
 func (s *state) mappingGroups() []*huh.Group {
 	fields := canonicalFields(&s.plan.Mapping)
-	var groups []*huh.Group
-	for start := 0; start < len(fields); start += 6 {
-		end := min(start+6, len(fields))
+	s.mapChoice = mapKeep
+	ask := s.choice(huh.NewSelect[string]().Description(s.mappingSummary(fields)),
+		"Field mapping: use these columns?", &s.mapChoice,
+		huh.NewOption("keep the suggested mapping", mapKeep),
+		huh.NewOption("change it, field by field", mapEdit))
+	if !s.tui {
+		// Plain prompts print no descriptions: the summary is a note. The fields are
+		// asked after "change it" (mappingEditForm).
+		return []*huh.Group{huh.NewGroup(huh.NewNote().Description(s.mappingSummary(fields)), ask)}
+	}
+	first := huh.NewGroup(ask)
+	groups := []*huh.Group{first}
+	keeping := func() bool { return s.mapChoice != mapEdit }
+	const per = 6
+	pages := (len(fields) + per - 1) / per
+	for start := 0; start < len(fields); start += per {
 		var page []huh.Field
-		for _, f := range fields[start:end] {
-			title := f.key
-			if f.ref.Transform != "" {
-				title += " (" + f.ref.Transform + ")"
-			}
-			if f.help != "" {
-				title += ": " + f.help // one line instead of a description: a page fits 80x24
-			}
-			// Inline (← value →) keeps a page of six on one screen at 80x24.
-			sel := s.choice(huh.NewSelect[string]().Inline(true), title, &f.ref.Column, s.columnOptions(f.ref.Column)...)
-			page = append(page, sel)
+		for _, f := range fields[start:min(start+per, len(fields))] {
+			page = append(page, s.columnField(fieldTitle(f), f.ref))
 		}
 		groups = append(groups, huh.NewGroup(page...).
-			Title(fmt.Sprintf("Field mapping (%d/%d)", start/6+1, (len(fields)+5)/6)).
-			Description("Which source column holds each field? Suggestions are preselected."))
+			Title(fmt.Sprintf("Field mapping (%d/%d)", start/per+1, pages)).
+			Description("Which source column holds each field?").WithHideFunc(keeping))
 	}
 	return groups
+}
+
+// mappingEditForm asks field by field in line mode, after "change it": the columns are
+// listed once, then each field takes a typed column name (huh's plain prompts show no
+// page titles and would list every column again for each of two dozen fields).
+func (s *state) mappingEditForm() *huh.Form {
+	fields := []huh.Field{huh.NewNote().Title("Field mapping").
+		Description("Columns: " + strings.Join(s.columns, ", ") + "\nType a column for each field; Enter keeps the one shown, - maps none.")}
+	for _, f := range canonicalFields(&s.plan.Mapping) {
+		fields = append(fields, s.columnField(fieldTitle(f), f.ref))
+	}
+	return huh.NewForm(huh.NewGroup(fields...))
+}
+
+// fieldTitle is a mapping question on one line: the key, its transform and a hint.
+func fieldTitle(f canonicalField) string {
+	title := f.key
+	if f.ref.Transform != "" {
+		title += " (" + f.ref.Transform + ")"
+	}
+	if f.help != "" {
+		title += ": " + f.help // one line instead of a description: a page fits 80x24
+	}
+	return title
+}
+
+// columnField asks for the column of one field: on screen an inline select (← value →,
+// so a page of six fits 80x24); in line mode a typed name, since a select would list
+// every column again for each of two dozen fields.
+func (s *state) columnField(title string, ref *strategies.FieldRef) huh.Field {
+	if s.tui {
+		return s.choice(huh.NewSelect[string]().Inline(true), title, &ref.Column, s.columnOptions(ref.Column)...)
+	}
+	in := huh.NewInput().Validate(func(v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" || v == "-" || len(s.columns) == 0 || slices.Contains(s.columns, v) {
+			return nil
+		}
+		return fmt.Errorf("%q is not a column of the source; one of %s, or - for none", v, strings.Join(s.columns, ", "))
+	})
+	f := s.text(in, title, &ref.Column)
+	return dashClears{Field: f, v: &ref.Column}
+}
+
+// mappingSummary lists the mapped fields as "field <- column", two to a line.
+func (s *state) mappingSummary(fields []canonicalField) string {
+	var cells []string
+	for _, f := range fields {
+		if f.ref.Column == "" {
+			continue
+		}
+		c := f.ref.Column
+		if f.ref.Transform != "" {
+			c += " (" + f.ref.Transform + ")"
+		}
+		cells = append(cells, f.key+" <- "+c)
+	}
+	for _, k := range sortedKeys(s.plan.Mapping.CustomAttributes) {
+		cells = append(cells, k+" (custom) <- "+s.plan.Mapping.CustomAttributes[k].Column)
+	}
+	if len(cells) == 0 {
+		return "Nothing is mapped yet: choose \"change it\"."
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Suggested from the source's columns (%d fields):\n", len(cells))
+	for i := 0; i < len(cells); i += 2 {
+		line := fmt.Sprintf("  %-37s", truncate(cells[i], 37))
+		if i+1 < len(cells) {
+			line += " " + truncate(cells[i+1], 37)
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // columnOptions lists the source's columns, "(not mapped)" first, keeping the current
@@ -354,6 +460,9 @@ func (s *state) optionFields() []huh.Field {
 	p := s.plan
 	switch p.Strategy {
 	case strategies.StrategyLazy:
+		if p.Lazy.Secret == "" && !p.Lazy.NoAuth {
+			p.Lazy.Secret = "${" + bridgeSecretVar + "}" // what `cutover bridge` needs
+		}
 		return []huh.Field{
 			s.choice(huh.NewSelect[string]().Description("how the IdP calls the verification endpoint"), "Bridge dialect", &p.Lazy.Dialect,
 				huh.NewOption("authproject form POST (default)", ""),
@@ -364,15 +473,15 @@ func (s *state) optionFields() []huh.Field {
 			s.text(huh.NewInput().Placeholder("127.0.0.1:8788"), "Listen address", &p.Lazy.Listen),
 			// A ${VAR} reference only (the check below), so saying it aloud is safe.
 			s.text(huh.NewInput().
-				Description("a ${VAR} reference, e.g. ${BRIDGE_SECRET}; empty with no authentication below").
+				Description("a ${VAR} reference: export the variable before 'cutover bridge' and give the IdP the same value; empty only with unauthenticated callers below").
 				Validate(func(v string) error {
 					if v = strings.TrimSpace(v); v != "" && !strategies.IsEnvRef(v) {
 						return fmt.Errorf("lazy.secret: write a ${VAR} reference, e.g. ${BRIDGE_SECRET}, and export the variable")
 					}
 					return nil
 				}), "Shared secret", &p.Lazy.Secret),
-			huh.NewConfirm().Title("Accept unauthenticated callers?").
-				Description("only for a bridge reachable by the IdP alone (rehearsals)").Value(&p.Lazy.NoAuth),
+			s.confirm(huh.NewConfirm().Description("only for a bridge reachable by the IdP alone (rehearsals)"),
+				"Accept unauthenticated callers?", &p.Lazy.NoAuth),
 		}
 	case strategies.StrategyAuthOnly:
 		fields := []huh.Field{
@@ -387,23 +496,50 @@ func (s *state) optionFields() []huh.Field {
 		}
 		return fields
 	}
-	ident := "first mapped identifier (" + p.Identifier() + ")"
+	first := *p
+	first.Bulk.Identifier = ""
+	firstID := first.Identifier()
+	if p.Bulk.Identifier == firstID {
+		p.Bulk.Identifier = "" // the same answer: keep the cursor on the option that says so
+	}
+	idOpts := []huh.Option[string]{huh.NewOption(firstID+" (the first mapped identifier)", "")}
+	for _, id := range []string{"email", "phone_number", "preferred_username"} {
+		if id != firstID {
+			idOpts = append(idOpts, huh.NewOption(id, id))
+		}
+	}
+	hashTitle := "Hashes the target cannot import"
+	if n := s.unimportable(); n > 0 {
+		hashTitle += fmt.Sprintf(" (%s users here)", strategies.GroupDigits(int64(n)))
+	}
 	return []huh.Field{
-		s.text(huh.NewInput().Placeholder("4").Validate(optionalInt("bulk.concurrency")), "Import jobs in flight", &s.concurrency),
-		huh.NewConfirm().Title("Update users that already exist?").
-			Description("no: they are skipped and reported").Value(&p.Bulk.Upsert),
-		s.choice(huh.NewSelect[string](), "Hashes the target cannot import", &p.Bulk.UnsupportedHash,
-			huh.NewOption("fail: report the row as failed (default)", ""),
+		s.textDefault(huh.NewInput().Placeholder(strconv.Itoa(defaultConcurrency)).Validate(optionalInt("bulk.concurrency")).
+			Description(fmt.Sprintf("import requests sent to the IdP at once (1 to 64); empty keeps %d", defaultConcurrency)),
+			"Import jobs in flight", &s.concurrency, strconv.Itoa(defaultConcurrency)),
+		s.confirm(huh.NewConfirm().Description("no: they are skipped and reported"), "Update users that already exist?", &p.Bulk.Upsert),
+		s.choice(huh.NewSelect[string]().Description("without a key in the plan a row fails; lazy would keep these passwords"), hashTitle, &p.Bulk.UnsupportedHash,
+			huh.NewOption("fail: report the row as failed", ""),
 			huh.NewOption("without_password: import the user, who resets or uses a code", strategies.UnsupportedWithoutPassword),
 			huh.NewOption("skip: leave the user out, reported as skipped", strategies.UnsupportedSkip),
 		),
-		s.choice(huh.NewSelect[string](), "Identifier at the IdP", &p.Bulk.Identifier,
-			huh.NewOption(ident, ""),
-			huh.NewOption("email", "email"),
-			huh.NewOption("phone_number", "phone_number"),
-			huh.NewOption("preferred_username", "preferred_username"),
-		),
+		s.choice(huh.NewSelect[string](), "Identifier at the IdP", &p.Bulk.Identifier, idOpts...),
 	}
+}
+
+// defaultConcurrency is bulk.concurrency when the plan leaves it out (bulk.DefaultConcurrency).
+const defaultConcurrency = 4
+
+// unimportable counts the users whose hash the target cannot import, from the preview.
+func (s *state) unimportable() int {
+	n := 0
+	if s.preview != nil {
+		for _, f := range s.preview.Formats {
+			if !f.Importable {
+				n += f.Count
+			}
+		}
+	}
+	return n
 }
 
 func (s *state) reviewNote() huh.Field {
@@ -418,6 +554,16 @@ func fitLines(yaml string, rows int) string {
 	lines := strings.Split(yaml, "\n")
 	if rows <= 0 || len(lines) <= rows {
 		return yaml
+	}
+	// First what says nothing: empty sections ("authonly: {}") and the version.
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if !strings.HasSuffix(l, ": {}") && !strings.HasPrefix(l, "version:") {
+			kept = append(kept, l)
+		}
+	}
+	if lines = kept; len(lines) <= rows {
+		return strings.Join(lines, "\n")
 	}
 	var out, fields []string
 	at := -1 // where the mapping summary goes
@@ -447,10 +593,47 @@ func fitLines(yaml string, rows int) string {
 		out[at] = sum
 	}
 	if len(out) > rows {
+		out = foldBlocks(out)
+	}
+	if len(out) > rows {
 		more := len(out) - rows + 1
 		out = append(out[:rows-1], fmt.Sprintf("… %d more lines in the saved plan", more))
 	}
 	return strings.Join(out, "\n")
+}
+
+// foldBlocks writes each section made of "  key: value" lines alone (source, target,
+// lazy...) on one line in YAML's flow style, "target: {kind: mockidp, profile: authgear}",
+// while it fits 76 cells.
+func foldBlocks(lines []string) []string {
+	var out []string
+	for i := 0; i < len(lines); {
+		l := lines[i]
+		j := i + 1
+		for j < len(lines) && strings.HasPrefix(lines[j], "  ") && !strings.HasPrefix(lines[j], "   ") && strings.Contains(lines[j], ": ") {
+			j++
+		}
+		if !strings.HasSuffix(l, ":") || j == i+1 || (j < len(lines) && strings.HasPrefix(lines[j], " ")) {
+			out = append(out, l)
+			i++
+			continue
+		}
+		parts := make([]string, 0, j-i-1)
+		for _, sub := range lines[i+1 : j] {
+			parts = append(parts, strings.TrimSpace(sub))
+		}
+		flow := l + " {" + strings.Join(parts, ", ") + "}"
+		if l == "mapping:" {
+			flow = l + " " + parts[0] // already its summary line
+		}
+		if len([]rune(flow)) <= 76 {
+			out = append(out, flow)
+		} else {
+			out = append(out, lines[i:j]...)
+		}
+		i = j
+	}
+	return out
 }
 
 // noteText escapes what the full-screen huh note would read as markup (_italic_,
@@ -474,9 +657,12 @@ func (s *state) reviewFields() []huh.Field {
 	}
 }
 
-// planYAML renders the plan as it will be saved (secrets are ${VAR} references by now).
+// planYAML renders the plan as it will be saved (secrets are ${VAR} references by now,
+// the source path relative to the plan file).
 func (s *state) planYAML() string {
-	data, err := s.plan.Marshal()
+	p := *s.plan
+	p.Source.Path = relativeTo(s.savePath, p.Source.Path)
+	data, err := p.Marshal()
 	if err != nil {
 		return "cannot render the plan: " + err.Error()
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/charmbracelet/huh"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cutover/cutover/strategies"
 )
@@ -43,18 +45,18 @@ func TestFormsBindIntoThePlan(t *testing.T) {
 		{"table from the probe", stepTable, func(s *state) {
 			s.probe = &ProbeResult{Tables: []TableInfo{{Name: "accounts", Rows: 10}, {Name: "users", Rows: 3}}}
 		}, "1\n\n", func(p *strategies.Plan, _ *state) (any, any) { return p.Source.Table, "accounts" }},
-		{"mapping column chosen", stepMapping, func(s *state) { s.columns = []string{"id", "mail"} }, "\n3\n" + strings.Repeat("\n", 21),
-			func(p *strategies.Plan, _ *state) (any, any) { return p.Mapping.Email.Column, "mail" }},
-		{"mapping keeps transform", stepMapping, func(s *state) {
+		{"mapping kept in one answer", stepMapping, func(s *state) {
 			s.plan.Mapping.Disabled = strategies.FieldRef{Column: "is_active", Transform: "not"}
-		}, strings.Repeat("\n", 23), func(p *strategies.Plan, _ *state) (any, any) {
-			return p.Mapping.Disabled, strategies.FieldRef{Column: "is_active", Transform: "not"}
+		}, "\n", func(p *strategies.Plan, s *state) (any, any) {
+			return []any{s.mapChoice, p.Mapping.Disabled}, []any{mapKeep, strategies.FieldRef{Column: "is_active", Transform: "not"}}
 		}},
+		{"mapping changed", stepMapping, func(s *state) { s.columns = []string{"id", "mail"} }, "2\n",
+			func(_ *strategies.Plan, s *state) (any, any) { return s.mapChoice, mapEdit }},
 		{"password recipe", stepPassword, nil, "\n3\n",
 			func(_ *strategies.Plan, s *state) (any, any) { return s.pwKind, pwRecipe }},
 		{"bulk options", stepOptions, nil, "8\ny\n3\n2\n",
 			func(p *strategies.Plan, s *state) (any, any) {
-				return []any{s.concurrency, p.Bulk.Upsert, p.Bulk.UnsupportedHash, p.Bulk.Identifier}, []any{"8", true, "skip", "email"}
+				return []any{s.concurrency, p.Bulk.Upsert, p.Bulk.UnsupportedHash, p.Bulk.Identifier}, []any{"8", true, "skip", "phone_number"}
 			}},
 		{"authgear target", stepTargetDetail, func(s *state) { s.plan.Target.Kind = strategies.TargetAuthgear },
 			"https://a.example\nproj\nkey.pem\n\n",
@@ -222,7 +224,7 @@ func TestFitLinesKeepsThePlanReadableOnSmallTerminals(t *testing.T) {
 		"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
 		"mapping:", "  legacy_id: id", "  email: email", "  name: display_name",
 		"  custom_attributes:", "    member_id: member_no",
-		"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password",
+		"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password", "authonly: {}",
 	}, "\n")
 	tests := []struct {
 		name string
@@ -230,15 +232,27 @@ func TestFitLinesKeepsThePlanReadableOnSmallTerminals(t *testing.T) {
 		want string
 	}{
 		{"fits: unchanged", 20, yaml},
+		{"empty sections and the version go first", 14, strings.Join([]string{
+			"strategy: bulk", "source:", "  kind: sqlite", "  table: users",
+			"mapping:", "  legacy_id: id", "  email: email", "  name: display_name",
+			"  custom_attributes:", "    member_id: member_no",
+			"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password",
+		}, "\n")},
 		{"no limit: unchanged", 0, yaml},
 		{"mapping folded", 12, strings.Join([]string{
-			"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
+			"strategy: bulk", "source:", "  kind: sqlite", "  table: users",
 			"mapping:", "  4 fields: legacy_id, email, name, custom_attributes",
 			"target:", "  kind: mockidp", "bulk:", "  unsupported_hash: without_password",
 		}, "\n")},
-		{"then cut, saying so", 6, strings.Join([]string{
-			"version: 1", "strategy: bulk", "source:", "  kind: sqlite", "  table: users",
-			"… 6 more lines in the saved plan",
+		{"then sections on a line each", 6, strings.Join([]string{
+			"strategy: bulk", "source: {kind: sqlite, table: users}",
+			"mapping: 4 fields: legacy_id, email, name, custom_attributes",
+			"target: {kind: mockidp}", "bulk: {unsupported_hash: without_password}",
+		}, "\n")},
+		{"then cut, saying so", 4, strings.Join([]string{
+			"strategy: bulk", "source: {kind: sqlite, table: users}",
+			"mapping: 4 fields: legacy_id, email, name, custom_attributes",
+			"… 2 more lines in the saved plan",
 		}, "\n")},
 	}
 	for _, tt := range tests {
@@ -277,5 +291,133 @@ func TestDirectoryConnection(t *testing.T) {
 	s.plan.Mapping = strategies.Mapping{Email: strategies.FieldRef{Column: "mail"}} // the next step's suggestion
 	if err := s.plan.Validate(); err != nil {
 		t.Errorf("the plan does not validate: %v", err)
+	}
+}
+
+// TestLazyPlanIsOneTheBridgeTakes: Enter through a lazy plan's options saves a plan
+// `cutover bridge --plan` accepts: lazy.secret a ${VAR} reference, and a note saying
+// to export it; an empty secret without no_auth is refused at the step (issue 17, item 2).
+func TestLazyPlanIsOneTheBridgeTakes(t *testing.T) {
+	p, _ := demoPlan()
+	p.Strategy = strategies.StrategyLazy
+	p.Mapping = demoMapping()
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), p, "plan.yaml")
+	answer(t, s.form(stepOptions), "\n\n\n\n")
+	if _, err := s.leave(context.Background(), stepOptions); err != nil {
+		t.Fatalf("leave options: %v", err)
+	}
+	if got, want := s.plan.Lazy.Secret, "${BRIDGE_SECRET}"; got != want {
+		t.Errorf("lazy.secret: got %q, want %q", got, want)
+	}
+	if !strings.Contains(strings.Join(s.notes, "\n"), "export BRIDGE_SECRET=") {
+		t.Errorf("notes: got %q, want one saying to export BRIDGE_SECRET", s.notes)
+	}
+	s.plan.Lazy.Secret = ""
+	if _, err := s.leave(context.Background(), stepOptions); err == nil || !strings.Contains(err.Error(), "lazy.secret") {
+		t.Errorf("empty secret without no_auth: got %v, want an error about lazy.secret", err)
+	}
+}
+
+// TestChoicesVisibleWithoutColour: under NO_COLOR a yes/no question marks its answer
+// with brackets (the base theme shows "Yes     No" and tells them apart by colour), and
+// the options screen's labels do not call an option the default while another is
+// preselected, or offer the same identifier twice (issue 17, items 4 and 5).
+func TestChoicesVisibleWithoutColour(t *testing.T) {
+	p, _ := demoPlan()
+	p.Mapping = demoMapping()
+	p.Bulk.UnsupportedHash = strategies.UnsupportedWithoutPassword
+	s := newState(Env{}, p, "plan.yaml")
+	s.tui = true
+	f := huh.NewForm(huh.NewGroup(s.optionFields()...)).WithTheme(plainTheme()).WithWidth(80).WithHeight(40)
+	f.Init()
+	view := ansi.Strip(f.View())
+	if !strings.Contains(view, "[No]") || strings.Contains(view, "[Yes]") {
+		t.Errorf("upsert is no: want [No] marked, not [Yes]:\n%s", view)
+	}
+	if strings.Contains(view, "(default)") {
+		t.Errorf("an option is labelled the default:\n%s", view)
+	}
+	if n := strings.Count(view, "email"); n != 1 {
+		t.Errorf("identifier email offered %d times, want once:\n%s", n, view)
+	}
+	if !strings.Contains(view, "empty keeps 4") {
+		t.Errorf("import jobs in flight is not explained:\n%s", view)
+	}
+}
+
+// TestPreselectedOptionShown: a select whose answer is not its "" option shows that
+// answer under the cursor; the Table step showed "(use the query below)" alone, with no
+// cursor, while users was selected (issue 17, item 5).
+func TestPreselectedOptionShown(t *testing.T) {
+	p, _ := demoPlan()
+	s := newState(Env{}, p, "plan.yaml")
+	s.tui = true
+	s.probe = &ProbeResult{Tables: []TableInfo{{Name: "accounts", Rows: 10}, {Name: "users", Rows: 3}}}
+	f := s.form(stepTable).WithTheme(plainTheme()).WithWidth(80).WithHeight(20)
+	f.Init()
+	if view := ansi.Strip(f.View()); !strings.Contains(view, "> users (about 3 rows)") {
+		t.Errorf("the Table step does not show the chosen table under the cursor:\n%s", view)
+	}
+}
+
+// TestAllOptionsShownAroundTheAnswer: a short list shows every option, the answer under
+// the cursor: "fail" stayed hidden above a preselected "without_password" (issue 17, item 4).
+func TestAllOptionsShownAroundTheAnswer(t *testing.T) {
+	p, _ := demoPlan()
+	p.Bulk.UnsupportedHash = strategies.UnsupportedWithoutPassword
+	s := newState(Env{}, p, "plan.yaml")
+	s.tui = true
+	f := huh.NewForm(huh.NewGroup(s.optionFields()[2:]...)).WithTheme(plainTheme()).WithWidth(80).WithHeight(18)
+	f.Init()
+	view := ansi.Strip(f.View())
+	for _, want := range []string{"  fail: report the row as failed", "> without_password", "  skip: leave"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the options page lacks %q:\n%s", want, view)
+		}
+	}
+}
+
+// TestDemoPlanSavedWithRelativePath: a source below the plan's directory (the demo
+// database in .cutover/demo) is saved relative to the plan, not as an absolute path,
+// and the plan still finds it (issue 17, item 11).
+func TestDemoPlanSavedWithRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, ".cutover", "demo", "legacy-demo.db")
+	p, _ := demoPlan()
+	p.Mapping = demoMapping()
+	p.Source.Path = db
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), p, filepath.Join(dir, "cutover-plan.yaml"))
+	if _, err := s.save(); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := strategies.LoadPlan(filepath.Join(dir, "cutover-plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(".cutover", "demo", "legacy-demo.db"); loaded.Source.Path != want {
+		t.Errorf("source.path: got %q, want %q", loaded.Source.Path, want)
+	}
+	if got, _ := loaded.Resolve("source.path", loaded.Source.Path); got != db {
+		t.Errorf("the saved plan resolves its source to %q, want %q", got, db)
+	}
+	if got, _ := s.plan.Resolve("source.path", s.plan.Source.Path); got != db {
+		t.Errorf("the plan handed to the run resolves its source to %q, want %q", got, db)
+	}
+}
+
+// TestAnotherSourceKindDropsThePath: choosing CSV after the demo's SQLite database does
+// not keep the database's path for the CSV reader; keeping the kind keeps the path
+// (issue 17, item 6).
+func TestAnotherSourceKindDropsThePath(t *testing.T) {
+	for _, tt := range []struct{ kind, want string }{{strategies.SourceCSV, ""}, {strategies.SourceSQLite, "demo/users.db"}} {
+		p, _ := demoPlan()
+		s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), p, "plan.yaml")
+		s.plan.Source.Kind = tt.kind
+		if _, err := s.leave(context.Background(), stepSourceKind); err != nil {
+			t.Fatal(err)
+		}
+		if s.plan.Source.Path != tt.want {
+			t.Errorf("%s: source.path: got %q, want %q", tt.kind, s.plan.Source.Path, tt.want)
+		}
 	}
 }

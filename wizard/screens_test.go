@@ -1,12 +1,15 @@
 package wizard
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 
@@ -58,7 +61,7 @@ func TestPreviewScreen(t *testing.T) {
 			tm := teatest.NewTestModel(t, snapshot{startAt(m, stepPreview)}, teatest.WithInitialTermSize(sz.w, sz.h))
 			waitFor(t, tm, "Recommendation")
 			view := finalView(t, tm)
-			for _, want := range []string{"ada@example.com", "invalid_email", "not importable", "lazy: 2 of 3"} {
+			for _, want := range []string{"ada@example.com", "invalid_email", "not importable", "lazy: 2 of 3", "> 1 "} {
 				if !strings.Contains(view, want) {
 					t.Errorf("preview lacks %q", want)
 				}
@@ -70,7 +73,7 @@ func TestPreviewScreen(t *testing.T) {
 
 func TestRunScreenAsksBeforeStopping(t *testing.T) {
 	runner := &fakeRunner{block: true}
-	h := &runHarness{r: runScreen{st: newStyles(true), width: 80, strategy: "bulk", planFile: "plan.yaml"}, runner: runner}
+	h := &runHarness{r: runScreen{st: newStyles(true), width: 80, strategy: "bulk", planFile: "plan.yaml", resumable: true}, runner: runner}
 	tm := teatest.NewTestModel(t, h, teatest.WithInitialTermSize(80, 24))
 	waitFor(t, tm, "ETA 2s")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
@@ -79,6 +82,10 @@ func TestRunScreenAsksBeforeStopping(t *testing.T) {
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*runHarness)
 	if got := strategies.CodeOf(final.r.err); got != strategies.CodeCancelled {
 		t.Errorf("run error code: got %q (%v), want %q", got, final.r.err, strategies.CodeCancelled)
+	}
+	// What the stop left, not the engine's "context canceled".
+	if msg := final.r.err.Error(); strings.Contains(msg, "context canceled") || !strings.Contains(msg, "--resume") {
+		t.Errorf("run error: got %q, want how to resume and no 'context canceled'", msg)
 	}
 	golden.RequireEqual(t, []byte(final.confirmView))
 }
@@ -145,3 +152,119 @@ func (h *runHarness) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (h *runHarness) View() string { return h.r.View() }
+
+// lazyRunner reports what a lazy rehearsal reports: the bridge up, each sign-in as it
+// arrives, then the sweep; it holds at sign-in held until released.
+type lazyRunner struct {
+	held    int64
+	release chan struct{}
+}
+
+func (l *lazyRunner) Run(ctx context.Context, p *strategies.Plan, o strategies.RunOptions) (*strategies.Report, error) {
+	o.Progress(strategies.Progress{Phase: "bridge up", Unit: "sign-ins", Total: 52, Note: "the bridge checks legacy passwords at http://127.0.0.1:1234/verify"})
+	for i := int64(1); i <= 52; i++ {
+		o.Progress(strategies.Progress{Phase: "sign-ins through the bridge", Unit: "sign-ins", Total: 52, Done: i,
+			Counts: map[strategies.Outcome]int64{"migrated": i, "refused": 0}, Note: "each known user signs in with the old password"})
+		if i == l.held {
+			select {
+			case <-l.release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+	}
+	o.Progress(strategies.Progress{Phase: "sweep: importing", Total: 1000, Done: 1000,
+		Counts: map[strategies.Outcome]int64{strategies.OutcomeInserted: 933, strategies.OutcomeSkipped: 52, strategies.OutcomeInvalid: 15}})
+	return &strategies.Report{Strategy: p.Strategy, Rows: 1000, Inserted: 933, Skipped: 52, Invalid: 15}, nil
+}
+
+// TestRunScreenShowsLazyRehearsal: mid-way, a lazy rehearsal's run screen shows the
+// bridge up, the sign-ins counted one by one as migrations, and offers no --resume on
+// Ctrl+C (a lazy plan refuses it); the report's next steps do not ask to schedule the
+// sweep that just ran (issue 17, item 2).
+func TestRunScreenShowsLazyRehearsal(t *testing.T) {
+	runner := &lazyRunner{held: 12, release: make(chan struct{})}
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), mustDemo(t), "plan.yaml")
+	s.plan.Strategy = strategies.StrategyLazy
+	s.saved = "plan.yaml"
+	s.env.Runner = runner
+	m := newModel(context.Background(), s, newStyles(true))
+	tm := teatest.NewTestModel(t, snapshot{startAt(m, stepRun)}, teatest.WithInitialTermSize(80, 24))
+	waitFor(t, tm, "12 / 52 sign-ins")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	waitFor(t, tm, "Stop the rehearsal?")
+	view := finalView(t, tm)
+	close(runner.release)
+	for _, want := range []string{"✓ bridge up", "12 / 52 sign-ins", "migrated 12", "Nothing of it is kept", "cutover rehearse --plan plan.yaml"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("run screen lacks %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "--resume") {
+		t.Errorf("run screen offers --resume for a lazy plan:\n%s", view)
+	}
+	golden.RequireEqual(t, []byte(view))
+
+	o := outcome{report: &strategies.Report{Strategy: strategies.StrategyLazy, Rows: 3, Inserted: 3}, planFile: "plan.yaml", rehearsal: true}
+	if steps := strings.Join(nextSteps(o), "\n"); strings.Contains(steps, "schedule the sweep") || !strings.Contains(steps, "BRIDGE_SECRET=") {
+		t.Errorf("next steps after a lazy rehearsal:\n%s\nwant no 'schedule the sweep' and the bridge with its secret exported", steps)
+	}
+}
+
+// TestReportScrollsAndStaysOnTheTerminal: at 80x24 a report with many next steps keeps
+// its header and scrolls to the last step (none is cut), and what the wizard leaves on
+// the terminal after the UI closes has them all (issue 17, item 7).
+func TestReportScrollsAndStaysOnTheTerminal(t *testing.T) {
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), mustDemo(t), "plan.yaml")
+	s.saved = "plan.yaml"
+	rep, _ := (&fakeRunner{}).Run(context.Background(), s.plan, strategies.RunOptions{})
+	for i := 1; i <= 12; i++ {
+		rep.NextSteps = append(rep.NextSteps, fmt.Sprintf("step number %d of the run", i))
+	}
+	m := newModel(context.Background(), s, newStyles(true))
+	m.run.report = rep
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.enter(stepReport)
+	last := "replay in CI"
+	if strings.Contains(m.View(), last) {
+		t.Fatalf("the report fits 80x24; the test needs a taller one")
+	}
+	for i := 0; i < 50 && m.report.ScrollPercent() < 1; i++ {
+		m.Update(tea.KeyMsg{Type: tea.KeyPgDown})
+	}
+	view := m.View()
+	if !strings.Contains(view, last) || !strings.HasPrefix(view, "cutover · Report") {
+		t.Errorf("scrolled to the end, the report lacks %q or its header:\n%s", last, view)
+	}
+	if h := lipgloss.Height(strings.TrimRight(view, "\n")); h > 24 {
+		t.Errorf("the report screen is %d lines, want at most 24", h)
+	}
+	var out bytes.Buffer
+	s.printResults(&out, true, &m.run, 80)
+	for _, want := range []string{"plan saved: plan.yaml", "step number 1 of", "step number 12 of", "cutover rehearse --plan plan.yaml"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("left on the terminal: lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestEscGoesBack: Esc on the welcome screen stays there (it went forward), and on the
+// preview it goes back to the mapping, as its help line says (issue 17, item 11).
+func TestEscGoesBack(t *testing.T) {
+	s := newState(fakeEnv(&fakeRunner{}, map[string]string{}), mustDemo(t), "plan.yaml")
+	m := newModel(context.Background(), s, newStyles(true))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.enter(stepWelcome)
+	// The welcome note takes Esc as Next: the key must not reach the form (the tmux
+	// script checks the screen).
+	if _, handled := m.key(tea.KeyMsg{Type: tea.KeyEsc}); !handled || m.step != stepWelcome {
+		t.Errorf("Esc on the welcome screen: handled %v, step %s; want it kept from the form, on Welcome", handled, m.step)
+	}
+	m.history = []stepID{stepWelcome, stepStrategy, stepSourceKind, stepConnection, stepTable, stepMapping, stepPassword}
+	m.s.preview = &PreviewResult{}
+	m.step = stepPreview
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if m.step != stepMapping {
+		t.Errorf("Esc on the preview: got step %s, want Mapping", m.step)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/table"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 	"github.com/charmbracelet/lipgloss"
@@ -28,8 +29,13 @@ type (
 		r   PreviewResult
 		err error
 	}
-	progressMsg strategies.Progress
-	runDoneMsg  struct {
+	// progressMsg is the newest snapshot, with every phase finished before it (the
+	// snapshots in between are dropped, the phases are not).
+	progressMsg struct {
+		p    strategies.Progress
+		past []string
+	}
+	runDoneMsg struct {
 		report *strategies.Report
 		err    error
 	}
@@ -55,7 +61,9 @@ type model struct {
 	info         string
 	errText      string
 
-	table table.Model // preview rows, scrollable
+	table      table.Model    // preview rows, scrollable
+	report     viewport.Model // the report, scrollable when taller than the screen
+	reportText string
 
 	run runScreen
 
@@ -66,11 +74,26 @@ func newModel(ctx context.Context, s *state, st styles) *model {
 	s.tui = true
 	theme := huh.ThemeCharm()
 	if st.noColor {
-		theme = huh.ThemeBase()
+		theme = plainTheme()
 	}
 	return &model{ctx: ctx, s: s, st: st, theme: theme, width: 80, height: 24,
 		spin: spinner.New(spinner.WithSpinner(spinner.Dot)), busyProgress: &liveText{},
 		run: runScreen{st: st, width: 80}}
+}
+
+// plainTheme is huh's base theme with every choice visible without colour (NO_COLOR):
+// the chosen button of a yes/no question in brackets, "[Yes]  No ", where the base
+// theme tells them apart by colour alone.
+func plainTheme() *huh.Theme {
+	t := huh.ThemeBase()
+	on := func(s string) string { return "[" + s + "]" }
+	off := func(s string) string { return " " + s + " " }
+	for _, fs := range []*huh.FieldStyles{&t.Focused, &t.Blurred} {
+		fs.FocusedButton = fs.FocusedButton.UnsetForeground().UnsetBackground().Transform(on)
+		fs.BlurredButton = fs.BlurredButton.UnsetForeground().UnsetBackground().Transform(off)
+		fs.TextInput.Placeholder = fs.TextInput.Placeholder.UnsetForeground().Faint(true)
+	}
+	return t
 }
 
 // Init opens the first step.
@@ -106,9 +129,15 @@ func (m *model) enter(id stepID) tea.Cmd {
 			m.errText = errUnavailable("running a plan").Error()
 			return nil
 		}
-		m.run = runScreen{st: m.st, width: m.width, strategy: m.s.plan.Strategy, planFile: m.s.saved}
+		m.run = runScreen{st: m.st, width: m.width, strategy: m.s.plan.Strategy, planFile: m.s.saved, resumable: m.s.resumable()}
 		return m.run.start(m.ctx, m.s.env.Runner, m.s.plan)
 	case stepReport:
+		if m.run.report != nil {
+			m.s.report = m.run.report
+		}
+		m.report = viewport.New(m.width, max(3, m.height-5)) // the header, the help and their blank lines
+		m.reportText = strings.TrimRight(reportView(m.st, m.s.outcome(m.run.err), m.width, m.height), "\n")
+		m.report.SetContent(m.reportText)
 		return nil
 	}
 	m.formH = m.formHeight()
@@ -152,6 +181,9 @@ func (m *model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.run.width = msg.Width
+		if m.step == stepReport {
+			m.enter(stepReport)
+		}
 		if m.s.preview != nil {
 			m.table = previewTable(m.st, m.s.preview, m.width, m.previewTableHeight())
 		}
@@ -227,11 +259,19 @@ func (m *model) key(k tea.KeyMsg) (tea.Cmd, bool) {
 		m.abandoned = true
 		return tea.Quit, true
 	case "esc":
-		if m.busy != "" || len(m.history) == 0 || m.step == stepReport {
-			return nil, m.busy != ""
+		if m.step == stepReport {
+			return nil, false
+		}
+		if m.busy != "" || len(m.history) == 0 {
+			return nil, true // nothing to go back to: not a key for the form (a note takes it as Next)
 		}
 		prev := m.history[len(m.history)-1]
 		m.history = m.history[:len(m.history)-1]
+		// The preview's Esc goes back to the mapping it shows, past the password step.
+		for m.step == stepPreview && prev != stepMapping && slices.Contains(m.history, stepMapping) {
+			prev = m.history[len(m.history)-1]
+			m.history = m.history[:len(m.history)-1]
+		}
 		m.errText, m.info = "", ""
 		return m.enter(prev), true
 	}
@@ -255,12 +295,15 @@ func (m *model) key(k tea.KeyMsg) (tea.Cmd, bool) {
 		}
 		var cmd tea.Cmd
 		m.table, cmd = m.table.Update(k)
+		markCursor(&m.table)
 		return cmd, true
 	case stepReport:
 		if s := k.String(); s == "enter" || s == "q" {
 			return m.enter(stepDone), true
 		}
-		return nil, true
+		var cmd tea.Cmd
+		m.report, cmd = m.report.Update(k)
+		return cmd, true
 	}
 	return nil, false
 }
@@ -305,14 +348,18 @@ func (m *model) View() string {
 	case m.step == stepPreview && m.s.preview != nil:
 		bottom := previewSummary(m.st, m.s.preview, m.width, m.height)
 		// Header (2), the blank line under the table (1) and the key help (2) around it.
-		m.table.SetHeight(min(len(m.s.preview.Rows)+2, max(3, m.height-lipgloss.Height(bottom)-6)))
+		m.table.SetHeight(min(len(m.s.preview.Rows)+2, max(4, m.height-lipgloss.Height(bottom)-6)))
 		b.WriteString(m.table.View() + "\n\n" + bottom + "\n")
 		b.WriteString(m.st.faint.Render("↑/↓ scroll · enter: continue · esc: back to the mapping") + "\n")
 	case m.step == stepRun:
 		b.WriteString(m.run.View())
 	case m.step == stepReport:
-		b.WriteString(reportView(m.st, m.run.report, m.run.err, m.s.saved, m.s.notes, m.width, m.height-4))
-		b.WriteString("\n" + m.st.faint.Render("enter: quit") + "\n")
+		help, body := "enter: quit (the report stays on the terminal)", m.reportText
+		if m.report.TotalLineCount() > m.report.Height {
+			help = fmt.Sprintf("↑/↓ scroll (%d%%) · ", int(m.report.ScrollPercent()*100)) + help
+			body = m.report.View()
+		}
+		b.WriteString(body + "\n\n" + m.st.faint.Render(help) + "\n")
 	case m.form != nil:
 		b.WriteString(m.form.View())
 		b.WriteString("\n" + m.st.faint.Render("esc: back a step · ctrl+c: quit") + "\n")
@@ -333,9 +380,12 @@ type runScreen struct {
 	width    int
 	strategy string
 	planFile string
+	// resumable: a run that `cutover run --resume` continues; a lazy rehearsal is not.
+	resumable bool
+	past      []string // the phases done, one line each
 
 	progress   strategies.Progress
-	progCh     chan strategies.Progress
+	progCh     chan progressMsg
 	doneCh     chan runDoneMsg
 	cancel     context.CancelFunc
 	confirming bool
@@ -349,15 +399,27 @@ type runScreen struct {
 // start runs the plan in the background; progress arrives as messages.
 func (r *runScreen) start(ctx context.Context, runner strategies.Runner, p *strategies.Plan) tea.Cmd {
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.progCh = make(chan strategies.Progress, 1)
+	r.progCh = make(chan progressMsg, 1)
 	r.doneCh = make(chan runDoneMsg, 1)
 	progCh, doneCh := r.progCh, r.doneCh
+	var (
+		mu   sync.Mutex
+		last strategies.Progress
+		past []string
+	)
 	onProgress := func(pr strategies.Progress) {
 		pr.Counts = maps.Clone(pr.Counts)
 		pr.LastErrors = slices.Clone(pr.LastErrors)
+		mu.Lock()
+		if last.Phase != "" && last.Phase != pr.Phase {
+			past = append(past, phaseDone(last))
+		}
+		last = pr
+		msg := progressMsg{p: pr, past: slices.Clone(past)}
+		mu.Unlock()
 		for { // keep only the newest snapshot
 			select {
-			case progCh <- pr:
+			case progCh <- msg:
 				return
 			default:
 			}
@@ -380,7 +442,7 @@ func (r *runScreen) wait() tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case p := <-progCh:
-			return progressMsg(p)
+			return p
 		case d := <-doneCh:
 			return d
 		}
@@ -391,7 +453,7 @@ func (r *runScreen) wait() tea.Cmd {
 func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case progressMsg:
-		r.progress = strategies.Progress(msg)
+		r.progress, r.past = msg.p, msg.past
 		return r, r.wait()
 	case runDoneMsg:
 		r.done, r.report, r.err = true, msg.report, msg.err
@@ -399,7 +461,13 @@ func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 			r.cancel()
 		}
 		if r.err != nil && r.stopping && strategies.CodeOf(r.err) == "" {
-			r.err = &strategies.Error{Code: strategies.CodeCancelled, Message: "stopped at your request", Err: r.err}
+			// What the stop left behind, not how the engine noticed it ("read tracking
+			// store /tmp/...: context canceled").
+			msg := "stopped at your request; resume with 'cutover run --plan " + cmpOr(r.planFile, "FILE") + " --resume'"
+			if !r.resumable {
+				msg = "stopped at your request; nothing of the rehearsal was kept"
+			}
+			r.err = &strategies.Error{Code: strategies.CodeCancelled, Message: msg}
 		}
 		return r, nil
 	case tea.KeyMsg:
@@ -422,9 +490,9 @@ func (r runScreen) Update(msg tea.Msg) (runScreen, tea.Cmd) {
 
 // View draws the progress, or the stop confirmation over it.
 func (r runScreen) View() string {
-	v := runView(r.st, r.strategy, r.progress, r.width, r.stopping)
+	v := runView(r.st, r.strategy, r.progress, r.past, r.width, r.stopping, r.resumable)
 	if r.confirming {
-		v += "\n" + confirmStopView(r.st, r.planFile) + "\n"
+		v += "\n" + confirmStopView(r.st, r.planFile, r.resumable) + "\n"
 	}
 	return v
 }

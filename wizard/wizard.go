@@ -2,8 +2,10 @@ package wizard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -27,6 +29,10 @@ type Options struct {
 	PlanFile string
 	// ProgramOptions are extra bubbletea options (tests set the window size and input).
 	ProgramOptions []tea.ProgramOption
+	// Results receives what stays on the terminal after the wizard: where the plan was
+	// saved and, after a run in the full-screen UI (whose alternate screen vanishes on
+	// exit), the report and its next steps. stdout in cutover; nil writes nothing.
+	Results io.Writer
 }
 
 // Result is what the wizard produced.
@@ -40,6 +46,13 @@ type Result struct {
 // Run walks the user through the cutover and returns what was decided and done. The
 // error is the run's, or a *strategies.Error with CodeCancelled when the user stopped.
 func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
+	earlier, unreadable := earlierPlan(env, opts)
+	if earlier != nil {
+		if env.DemoPlan != nil {
+			_, _ = env.DemoPlan() // (re)writes the demo data the earlier plan may read
+		}
+		opts.Plan, opts.PlanFile = earlier, DefaultPlanFile
+	}
 	p, err := startPlan(env, opts.Plan)
 	if err != nil {
 		return nil, err
@@ -53,6 +66,8 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	}
 	s := newState(env, p, path)
 	s.fromDemo = opts.Plan == nil && env.DemoPlan != nil
+	s.earlier = earlier != nil
+	s.unreadable = unreadable
 	r := lipgloss.NewRenderer(opts.Out)
 	if opts.NoColor {
 		r.SetColorProfile(termenv.Ascii)
@@ -62,6 +77,7 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 
 	if opts.Accessible {
 		err := runAccessible(ctx, s, opts.In, opts.Out, st)
+		s.printResults(opts.Results, opts.NoColor, nil, 0)
 		return res(), err
 	}
 
@@ -78,9 +94,12 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 	if fm, ok := final.(*model); ok {
 		m = fm
 	}
+	if m.step == stepReport || m.step == stepDone {
+		s.printResults(opts.Results, opts.NoColor, &m.run, m.width)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return res(), cancelled(ctx.Err())
+			return res(), cancelled(ctx.Err(), s.stopMessage(m.step == stepRun))
 		}
 		return res(), fmt.Errorf("wizard: %w", err)
 	}
@@ -91,6 +110,37 @@ func Run(ctx context.Context, env Env, opts Options) (*Result, error) {
 		return res(), m.run.err
 	}
 	return res(), nil
+}
+
+// earlierPlan loads the plan an earlier walk saved in DefaultPlanFile when the wizard is
+// started without one. A file there that is not a plan is reported (unreadable), so that
+// it is not overwritten without a word.
+func earlierPlan(env Env, opts Options) (p *strategies.Plan, unreadable error) {
+	if opts.Plan != nil || opts.PlanFile != "" || env.LoadPlan == nil {
+		return nil, nil
+	}
+	p, err := env.LoadPlan(DefaultPlanFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return p, err
+}
+
+// printResults leaves on the terminal where the plan was saved and, when the
+// full-screen UI showed a report (run is not nil), that report at the terminal's width.
+func (s *state) printResults(w io.Writer, noColor bool, run *runScreen, width int) {
+	if w == nil || s.saved == "" {
+		return
+	}
+	fmt.Fprintf(w, "plan saved: %s\n", s.saved)
+	if run == nil || s.report == nil && run.err == nil {
+		for _, n := range s.notes {
+			fmt.Fprintln(w, n)
+		}
+		return
+	}
+	st := stylesFor(lipgloss.NewRenderer(w), noColor)
+	fmt.Fprint(w, "\n"+reportView(st, s.outcome(run.err), width, 0))
 }
 
 // startPlan copies the plan to start from (never the caller's), or takes the demo defaults.

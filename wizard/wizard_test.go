@@ -47,8 +47,8 @@ func concat(parts ...[]string) []string {
 	return out
 }
 
-// mappingDefaults accepts the 23 suggested columns of the mapping step.
-var mappingDefaults = repeat("", 23)
+// mappingDefaults keeps the suggested mapping: one answer, not one per field.
+var mappingDefaults = []string{""}
 
 func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 	tests := []struct {
@@ -103,7 +103,7 @@ func TestAccessibleWizardProducesGoldenPlan(t *testing.T) {
 			),
 			strategy: "lazy",
 			wantEnv:  map[string]string{"LEGACY_PEPPER": "pepper-literal"},
-			wantOut: []string{"start the bridge: cutover bridge --plan", "schedule the sweep", "export LEGACY_PEPPER",
+			wantOut: []string{"cutover bridge --plan", "cutover sweep --plan", "export LEGACY_PEPPER", "export BRIDGE_SECRET=",
 				"Bridge dialect [Enter keeps: authproject form POST (default)]"},
 		},
 		{
@@ -243,5 +243,103 @@ func TestAccessibleWizardCancelled(t *testing.T) {
 	})
 	if got := strategies.CodeOf(err); got != strategies.CodeCancelled {
 		t.Errorf("code: got %q (%v), want %q", got, err, strategies.CodeCancelled)
+	}
+	// Nothing ran: there is nothing to resume (issue 17, item 8).
+	if err != nil && (strings.Contains(err.Error(), "resume") || !strings.Contains(err.Error(), "nothing was written")) {
+		t.Errorf("got %q, want it to say nothing was written, not to resume", err)
+	}
+}
+
+// TestAccessibleTranscriptReadsWell: line mode says what Enter keeps everywhere, puts
+// every question on a line of its own, gives the preview as text (no box drawing, no
+// bars), lists the columns once when the mapping is changed and never mentions Esc,
+// which plain prompts do not have (issue 17, items 8 and 11).
+func TestAccessibleTranscriptReadsWell(t *testing.T) {
+	tests := []struct {
+		name    string
+		mapping []string
+		want    []string
+	}{
+		{"mapping kept", mappingDefaults, nil},
+		{"mapping changed", concat([]string{"2"}, []string{"-", "", "", "", "", "", "", "", "full_name"}, repeat("", 14)),
+			[]string{"Columns: id, email, full_name", "\nname [Enter keeps: full_name]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in := concat([]string{"", "", "", "", ""}, tt.mapping, []string{"", ""}, []string{""}, []string{"", ""}, []string{"", "", "", ""}, []string{"", ""})
+			res, err := Run(context.Background(), fakeEnv(&fakeRunner{}, map[string]string{}), Options{
+				In: strings.NewReader(answers(in...)), Out: &out, Accessible: true, NoColor: true, PlanFile: filepath.Join(t.TempDir(), "p.yaml"),
+			})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			text := out.String()
+			for _, w := range append([]string{"Import jobs in flight [Enter keeps: 4]", "Update users that already exist? [Enter keeps: no]",
+				"\nGo on?", "email: ada@example.com", "md5: 1, not importable"}, tt.want...) {
+				if !strings.Contains(text, w) {
+					t.Errorf("transcript lacks %q", w)
+				}
+			}
+			for _, bad := range []string{"│", "─", "█", "Esc goes back", "esc:"} {
+				if strings.Contains(text, bad) {
+					t.Errorf("transcript has %q", bad)
+				}
+			}
+			if n := strings.Count(text, "full_name"); n > 4 {
+				t.Errorf("the column full_name is said %d times; want the columns listed once", n)
+			}
+			if n := strings.Count(text, "\n"); n > 220 {
+				t.Errorf("transcript is %d lines; want under 220", n)
+			}
+			if tt.name == "mapping changed" && (res.Plan.Mapping.LegacyID.Column != "" || res.Plan.Mapping.Name.Column != "full_name") {
+				t.Errorf("mapping: got legacy_id %q, name %q; want none and full_name", res.Plan.Mapping.LegacyID.Column, res.Plan.Mapping.Name.Column)
+			}
+			if t.Failed() {
+				t.Logf("transcript:\n%s", text)
+			}
+		})
+	}
+}
+
+// TestSecondWalkStartsFromTheSavedPlan: with no plan given, the wizard starts from the
+// cutover-plan.yaml an earlier walk saved (Enter all the way replays it) instead of
+// overwriting it with the demo's answers; a file there that is not a plan is saved
+// over only when the user names it a second time (issue 17, item 3).
+func TestSecondWalkStartsFromTheSavedPlan(t *testing.T) {
+	lazyPlan, err := os.ReadFile(filepath.Join("testdata", "lazy.plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, existing, input string
+		wantStrategy          string
+		wantOut               string
+	}{
+		{"an earlier plan", string(lazyPlan), "", strategies.StrategyLazy, "prefilled from cutover-plan.yaml"},
+		{"not a plan", "garbage: [\n", answers(concat([]string{"", "", "", "", ""}, mappingDefaults, []string{"", ""}, []string{""},
+			[]string{"", ""}, []string{"", "", "", ""}, []string{"", ""}, []string{"", ""})...), strategies.StrategyBulk,
+			"cutover-plan.yaml exists and is not a plan the wizard can read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if err := os.WriteFile(DefaultPlanFile, []byte(tt.existing), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := fakeEnv(&fakeRunner{}, map[string]string{})
+			env.LoadPlan = strategies.LoadPlan
+			var out bytes.Buffer
+			res, err := Run(context.Background(), env, Options{In: strings.NewReader(tt.input), Out: &out, Accessible: true, NoColor: true})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if res.Plan.Strategy != tt.wantStrategy || res.Saved != DefaultPlanFile {
+				t.Errorf("got a %s plan saved to %q, want %s saved to %s", res.Plan.Strategy, res.Saved, tt.wantStrategy, DefaultPlanFile)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOut, out.String())
+			}
+		})
 	}
 }

@@ -68,7 +68,7 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 		return usagef("the wizard needs a terminal; to run without one, save a plan with the wizard (or write one, see README.md) and run 'cutover run --plan FILE', or use 'cutover wizard --accessible' for plain prompts")
 	}
 	// The wizard styles through a renderer of its own output; NO_COLOR turns colour off.
-	opts := wizard.Options{In: a.stdin, Out: a.stderr, Accessible: accessible, NoColor: os.Getenv("NO_COLOR") != "", PlanFile: f.plan}
+	opts := wizard.Options{In: a.stdin, Out: a.stderr, Results: a.stdout, Accessible: accessible, NoColor: os.Getenv("NO_COLOR") != "", PlanFile: f.plan}
 	if f.plan != "" {
 		p, err := strategies.LoadPlan(f.plan)
 		if err != nil {
@@ -83,11 +83,7 @@ func runWizard(ctx context.Context, a *app, f wizardFlags) error {
 	}
 	res, err := wizard.Run(ctx, engineEnv(a, log), opts)
 	if res != nil && res.Saved != "" {
-		fmt.Fprintf(a.stdout, "plan saved: %s\n", res.Saved)
-		for _, n := range res.Notes {
-			fmt.Fprintln(a.stdout, n)
-		}
-		fmt.Fprint(a.stdout, installHint())
+		fmt.Fprint(a.stdout, installHint()) // the wizard printed the plan and its report (Results)
 	}
 	if err != nil {
 		return err
@@ -124,6 +120,7 @@ func engineEnv(a *app, log *slog.Logger) wizard.Env {
 		CheckTarget: targets.Check,
 		Runner:      &wizardRunner{a: a, log: log},
 		SavePlan:    savePlan,
+		LoadPlan:    strategies.LoadPlan,
 		// The engine expands ${VAR} from the environment: a secret typed into the wizard
 		// is put there for this process only, never into the plan.
 		Setenv:   os.Setenv,
@@ -142,8 +139,12 @@ func savePlan(path string, p *strategies.Plan) error {
 	return err
 }
 
-// demoDir is where the wizard writes the demo data (demo.Dir).
-const demoDir = demo.Dir
+// demoDir is where the wizard writes the demo data (demo.Dir); rehearsalRuns where a
+// lazy rehearsal keeps its records.
+const (
+	demoDir       = demo.Dir
+	rehearsalRuns = ".cutover/rehearsals"
+)
 
 // wizardRunner runs a finished plan for the wizard: bulk and authonly through their
 // runners, continuing an interrupted run of the same plan; lazy as a rehearsal against
@@ -172,7 +173,8 @@ func (w *wizardRunner) runLazy(ctx context.Context, p *strategies.Plan, o strate
 		return &strategies.Report{Strategy: strategies.StrategyLazy}, nil
 	}
 	rp := rehearse.MockPlan(p)
-	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Open: rehearsalTarget(rp, w.log), Log: w.log, Progress: o.Progress})
+	rp.Bulk.RunDir = rehearsalRuns // the report's files outlive the rehearsal, apart from the plan's runs
+	res, err := rehearse.Run(ctx, rehearse.Config{Plan: rp, Open: rehearsalTarget(rp, w.log), Log: w.log, Progress: o.Progress, KeepRecords: true})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cutover/cutover/strategies"
 	"github.com/cutover/cutover/strategies/bulk"
@@ -52,17 +54,28 @@ func rehearseLazy(ctx context.Context, rh *rehearsal) (*Result, error) {
 		return nil, err
 	}
 	defer t.close()
-	if rh.cfg.Progress != nil {
-		rh.cfg.Progress(strategies.Progress{Phase: "sign-ins through the bridge", Total: int64(len(rh.creds))})
+	bridgeURL := "http://" + ln.Addr().String() + lazy.PathVerify
+	progress := rh.cfg.Progress
+	if progress == nil {
+		progress = func(strategies.Progress) {}
 	}
+	progress(strategies.Progress{Phase: PhaseBridge, Unit: "sign-ins", Total: int64(len(rh.creds)),
+		Note: "the bridge checks legacy passwords at " + bridgeURL + "; " + t.Name + " calls it for every user it does not know yet"})
 	// Paced to what the bridge verifies at once: a burst beyond its slots would queue
 	// past the target's hook timeout, and the target reports that as a server error, not
 	// as the password the rehearsal is about (issue 13, item 5).
+	count := signInCounter(len(rh.creds), progress)
 	ins := signInAll(rh.creds, b.Stats().Capacity, func(email, password string) SignIn {
-		return lazySignIn(ctx, b, t.SignIn, email, password)
+		s := lazySignIn(ctx, b, t.SignIn, email, password)
+		count(s.OK)
+		return s
 	})
 	r := &bulk.Runner{Log: rh.cfg.Log, OpenTarget: open}
-	rep, err := lazy.Sweep(ctx, rp, b.Store(), r, strategies.RunOptions{Progress: rh.cfg.Progress})
+	rep, err := lazy.Sweep(ctx, rp, b.Store(), r, strategies.RunOptions{Progress: func(p strategies.Progress) {
+		p.Phase = PhaseSweep + ": " + p.Phase
+		p.Note = "whoever never signed in is imported now (for real, 'cutover sweep' weeks later); the users migrated above are skipped as migrated_lazily"
+		progress(p)
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +105,45 @@ func rehearsedSteps(steps []string, p *strategies.Plan) []string {
 	}
 	return append(out, fmt.Sprintf("for real: %sstart 'cutover bridge --plan %s' and point the IdP's migration hook at it, watch 'cutover status --plan %[2]s', and finish with 'cutover sweep --plan %[2]s'", first, f))
 }
+
+// The phases a lazy rehearsal reports through Config.Progress, in order.
+const (
+	PhaseBridge  = "bridge up"
+	PhaseSignIns = "sign-ins through the bridge"
+	PhaseSweep   = "sweep"
+)
+
+// signInCounter returns what to call after each sign-in: it reports the sign-ins so far
+// as they arrive, so a screen shows users migrating one by one.
+func signInCounter(total int, progress func(strategies.Progress)) func(ok bool) {
+	var mu sync.Mutex
+	var migrated, refused int64
+	start := time.Now()
+	return func(ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ok {
+			migrated++
+		} else {
+			refused++
+		}
+		done := migrated + refused
+		p := strategies.Progress{Phase: PhaseSignIns, Unit: "sign-ins", Total: int64(total), Done: done,
+			Counts: map[strategies.Outcome]int64{OutcomeMigrated: migrated, OutcomeRefused: refused},
+			Note:   "each known user signs in with the old password; the IdP asks the bridge, which checks the legacy hash, and keeps the user: migrated"}
+		if s := time.Since(start).Seconds(); s > 0 {
+			p.Rate = float64(done) / s
+			p.ETA = time.Duration(float64(int64(total)-done) / p.Rate * float64(time.Second))
+		}
+		progress(p)
+	}
+}
+
+// Counts of the sign-in phase: migrated through the bridge, or refused.
+const (
+	OutcomeMigrated strategies.Outcome = "migrated"
+	OutcomeRefused  strategies.Outcome = "refused"
+)
 
 // lazySignIn signs one known user in at the target (whose hook asks the bridge), then a
 // second time, which must work without the bridge. A refusal is explained from what
@@ -128,12 +180,23 @@ func lazySignIn(ctx context.Context, b *lazy.Bridge, si strategies.SignIner, ema
 }
 
 // LazyReport is a lazy rehearsal's report with the sign-ins said in its first next
-// step: the wizard shows a lazy rehearsal as the run it stands for.
+// step: the wizard shows a lazy rehearsal as the run it stands for. The sweep's advice
+// for a real cutover (turn the hook off, stop the bridge) is left out: nothing of the
+// rehearsal is running any more.
 func (r *Result) LazyReport() *strategies.Report {
-	note := fmt.Sprintf("rehearsed: %d of %d known users signed in through the bridge (moved lazily); the sweep imported the others", r.SignedIn(), len(r.SignIns))
+	note := fmt.Sprintf("rehearsed in memory: %d of %d known users signed in through the bridge and were migrated one by one; the sweep then imported the %d others",
+		r.SignedIn(), len(r.SignIns), r.Inserted+r.Updated)
 	if len(r.SignIns) == 0 {
-		note = "rehearsed: no known-passwords.csv beside the plan or source, so nobody signed in through the bridge; the sweep imported everyone"
+		note = "rehearsed in memory: no known-passwords.csv beside the plan or source, so nobody signed in through the bridge; the sweep imported everyone"
 	}
-	r.NextSteps = append([]string{note}, r.NextSteps...)
+	steps := []string{note}
+	for _, s := range r.NextSteps {
+		if !strings.HasPrefix(s, "every legacy user is now at the IdP") {
+			// Bulk's advice; this is the lazy strategy already.
+			s = strings.Replace(s, "the lazy strategy would keep their passwords", "running the bridge longer before the sweep lets more of them keep theirs", 1)
+			steps = append(steps, s)
+		}
+	}
+	r.NextSteps = steps
 	return r.Report
 }

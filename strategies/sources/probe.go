@@ -8,6 +8,9 @@ import (
 
 // Probe opens the plan's source and describes it: the live "test connection".
 func Probe(ctx context.Context, p *strategies.Plan) (strategies.SourceProbe, error) {
+	if err := checkContent(p); err != nil {
+		return strategies.SourceProbe{}, err
+	}
 	src, err := Open(ctx, p)
 	if err != nil {
 		return strategies.SourceProbe{}, err
