@@ -78,10 +78,15 @@ func previewSummary(st styles, r *PreviewResult, width, height int) string {
 	var b strings.Builder
 	b.WriteString(validationSummary(st, r, width, roomy))
 	b.WriteString(formatHistogram(st, r, width))
-	if len(r.Lockouts) > 0 {
-		// The plan's target; the others are in 'cutover plan check'.
-		b.WriteString(st.header.Render("Lockouts: ") + truncate(r.Lockouts[0], max(20, width-11)) + "\n")
+	// Who keeps their password at the plan's target (and, with room, at the others;
+	// all of them in 'cutover plan check').
+	for i, l := range r.Lockouts {
+		if i > 0 && !roomy {
+			break
+		}
+		b.WriteString(st.header.Render("Lockouts: ") + truncate(l, max(20, width-11)) + "\n")
 	}
+
 	if r.Recommendation != "" {
 		const head = "Recommendation:"
 		lines := strings.Split(wrap(head+" "+r.Recommendation, max(20, width-2)), "\n")

@@ -268,3 +268,18 @@ func TestEscGoesBack(t *testing.T) {
 		t.Errorf("Esc on the preview: got step %s, want Mapping", m.step)
 	}
 }
+
+// TestPreviewShowsLockouts: the preview says who keeps their password at the plan's
+// target, and with room at the other targets too (issues 16 and 19).
+func TestPreviewShowsLockouts(t *testing.T) {
+	r := demoPreview()
+	r.Lockouts = []string{"Ory Kratos (this plan's target): 783 of 985 keep their password", "Authgear: 379 of 985 keep their password"}
+	short := previewSummary(newStyles(true), &r, 80, 24)
+	if !strings.Contains(short, "Lockouts: Ory Kratos (this plan's target): 783 of 985") || strings.Contains(short, "Authgear: 379") {
+		t.Errorf("80x24 preview: want the plan's target's line only; got:\n%s", short)
+	}
+	tall := previewSummary(newStyles(true), &r, 120, 40)
+	if !strings.Contains(tall, "Lockouts: Authgear: 379 of 985") {
+		t.Errorf("120x40 preview: want every target's line; got:\n%s", tall)
+	}
+}
