@@ -318,3 +318,52 @@ func TestRealKratosRecipes(t *testing.T) {
 		t.Logf("%s: signed in %v, wrong password refused %v", exprs[i], right.OK, !wrong.OK)
 	}
 }
+
+// TestRealKratosPendingHook records what the lazy sweep does to an identity the
+// pre-import left waiting for the migration hook: it looks the identity up with its
+// password credential, gives it the legacy hash (PUT with credentials), after which the
+// user signs in with that password; asked again, it leaves the identity alone, since
+// it has a password of its own now.
+func TestRealKratosPendingHook(t *testing.T) {
+	c, rec := realKratos(t)
+	pendingHook(t, c, "bob-"+uniq()+"@example.com", true)
+	if *record {
+		rec.save(t, "pending_hook")
+	}
+}
+
+// TestReplayPendingHook replays TestRealKratosPendingHook's recording.
+func TestReplayPendingHook(t *testing.T) {
+	srv := replay(t, "pending_hook", nil)
+	c, err := New(Config{AdminURL: srv.URL, PublicURL: srv.URL, SchemaID: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pendingHook(t, c, "bob@example.com", false)
+}
+
+// pendingHook is the pending-hook scenario against c; real says c is a real Kratos
+// (whose identity is deleted afterwards).
+func pendingHook(t *testing.T, c *Client, bob string, real bool) {
+	t.Helper()
+	ctx := context.Background()
+	// A bcrypt hash of "correct horse battery staple" from passlib (testdata vectors).
+	const hash = "$2b$05$zYt9Qrg1VHNd/MifE/.Fg.9jz0UoEkXWN5vPRtNG.jBN80avlGxkK"
+	res, err := c.ImportBatch(ctx, "", []Identity{{Traits: map[string]any{"email": bob}, Password: &Password{MigrationHook: true}}})
+	if err != nil || len(res) != 1 || res[0].ID == "" {
+		t.Fatalf("ImportBatch(bob for the hook) = %+v, %v", res, err)
+	}
+	if real {
+		t.Cleanup(func() { _, _ = c.Delete(context.Background(), res[0].ID) })
+	}
+	id, err := c.SetHashIfHookPending(ctx, bob, hash)
+	if err != nil || id != res[0].ID {
+		t.Fatalf("SetHashIfHookPending(bob, waiting) = %q, %v; want his id %s", id, err, res[0].ID)
+	}
+	if r, err := c.SignIn(ctx, bob, "correct horse battery staple"); err != nil || !r.OK {
+		t.Errorf("SignIn(bob) after his hash was set = %+v, %v; want signed in", r, err)
+	}
+	if id, err := c.SetHashIfHookPending(ctx, bob, hash); err != nil || id != "" {
+		t.Errorf("SetHashIfHookPending(bob, with a password) = %q, %v; want \"\", nil (left alone)", id, err)
+	}
+}
