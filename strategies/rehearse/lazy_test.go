@@ -13,10 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/cutover/cutover/mockidp"
-	"github.com/cutover/cutover/mockidp/mockidptest"
 	"github.com/cutover/cutover/strategies"
-	"github.com/cutover/cutover/strategies/idp"
 	"github.com/cutover/cutover/strategies/rehearse"
 )
 
@@ -43,28 +40,14 @@ func TestLazyRehearsalShowsEachSignIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, err := strategies.ParsePlan(filepath.Join(dir, "plan.yaml"), []byte(`version: 1
-strategy: lazy
-source: {kind: csv, path: users.csv}
-mapping: {legacy_id: id, email: email, password_hash: password}
-target: {kind: mockidp, profile: authgear}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.File = filepath.Join(dir, "plan.yaml")
-	s := mockidptest.StartFast(t, mockidp.Config{})
-	info := s.Config()
-	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := csvPlan(t, dir, "lazy")
+	tgt := mockTarget(t)
 	var mu sync.Mutex
 	var events []strategies.Progress
 	res, err := rehearse.Run(context.Background(), rehearse.Config{Plan: p, Known: filepath.Join(dir, "known.csv"),
 		Progress: func(pr strategies.Progress) { mu.Lock(); events = append(events, pr); mu.Unlock() },
 		Open: func(_ context.Context, hook *rehearse.Hook) (*rehearse.Target, error) {
-			return &rehearse.Target{Bulk: &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(info.Profile), Name: "mockidp-" + info.Profile, URL: info.Issuer},
+			return &rehearse.Target{Bulk: tgt,
 				SignIn: hookSignIn(t, hook), Name: "a test target"}, nil
 		}})
 	if err != nil {

@@ -41,22 +41,8 @@ func TestBulkRehearsalWithAnySignIner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, err := strategies.ParsePlan(filepath.Join(dir, "plan.yaml"), []byte(`version: 1
-strategy: bulk
-source: {kind: csv, path: users.csv}
-mapping: {legacy_id: id, email: email, password_hash: password}
-target: {kind: mockidp, profile: authgear}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.File = filepath.Join(dir, "plan.yaml")
-	s := mockidptest.StartFast(t, mockidp.Config{})
-	info := s.Config()
-	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := csvPlan(t, dir, "bulk")
+	tgt := mockTarget(t)
 	si := signInFunc(func(login, _ string) strategies.SignInResult {
 		if login == "b@example.com" {
 			return strategies.SignInResult{Reason: "invalid_credentials"}
@@ -65,7 +51,7 @@ target: {kind: mockidp, profile: authgear}
 	})
 	res, err := rehearse.Run(context.Background(), rehearse.Config{Plan: p, Known: known,
 		Open: func(context.Context, *rehearse.Hook) (*rehearse.Target, error) {
-			return &rehearse.Target{Bulk: &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(info.Profile), Name: "mockidp-" + info.Profile, URL: info.Issuer},
+			return &rehearse.Target{Bulk: tgt,
 				SignIn: si, Name: "a test target"}, nil
 		}})
 	if err != nil {
@@ -87,4 +73,32 @@ target: {kind: mockidp, profile: authgear}
 	if res.OK() || res.SignedIn() != 1 || !strings.Contains(res.Summary(), "1 of 3 worked") {
 		t.Errorf("got OK %v, %d signed in, summary %q; want not OK, 1, and '1 of 3 worked'", res.OK(), res.SignedIn(), res.Summary())
 	}
+}
+
+// csvPlan parses a plan of strategy over dir/users.csv into the bundled mock IdP.
+func csvPlan(t *testing.T, dir, strategy string) *strategies.Plan {
+	t.Helper()
+	p, err := strategies.ParsePlan(filepath.Join(dir, "plan.yaml"), []byte(`version: 1
+strategy: `+strategy+`
+source: {kind: csv, path: users.csv}
+mapping: {legacy_id: id, email: email, password_hash: password}
+target: {kind: mockidp, profile: authgear}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.File = filepath.Join(dir, "plan.yaml")
+	return p
+}
+
+// mockTarget starts an in-process mock IdP and returns a target importing into it.
+func mockTarget(t *testing.T) *idp.Target {
+	t.Helper()
+	s := mockidptest.StartFast(t, mockidp.Config{})
+	info := s.Config()
+	c, err := idp.New(idp.Config{BaseURL: info.Issuer, Project: info.Project, KeyID: info.KeyID, Key: info.AdminKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &idp.Target{Importer: &idp.MockClient{Client: c}, Hashes: idp.ProfileHashes(info.Profile), Name: "mockidp-" + info.Profile, URL: info.Issuer}
 }
