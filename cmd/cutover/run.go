@@ -43,7 +43,9 @@ importing anyone twice. --only-failed retries the failed rows of an earlier run.
 users already exist.
 
 With a target of kind mockidp and no url, the bundled mock IdP runs in-process,
-keeping its users in .cutover/mockidp beside the run directories.
+keeping its users in .cutover/mockidp beside the run directories. A lazy plan
+into Ory Kratos is the lazy migration's first step: run pre-imports every user
+flagged for Kratos's password-migration hook (then start 'cutover bridge').
 
 Progress goes to stderr (a line every few seconds), the summary or --json
 object to stdout. Exit codes: 0 every valid row imported or skipped, 3 some rows
