@@ -178,7 +178,13 @@ func Sweep(ctx context.Context, p *strategies.Plan, store *Store, r *bulk.Runner
 	rep.Strategy = strategies.StrategyLazy
 	for i, s := range rep.NextSteps {
 		// Bulk's advice for hashes the target cannot take; this already is the lazy strategy.
-		rep.NextSteps[i] = strings.Replace(s, "; the lazy strategy would keep their passwords", "; running the bridge longer before the sweep lets more of them keep their old password", 1)
+		s = strings.Replace(s, "; the lazy strategy would keep their passwords", "; running the bridge longer before the sweep lets more of them keep their old password", 1)
+		// Bulk's retry is `cutover run --only-failed`, which for a lazy plan is the
+		// pre-import (Kratos) or a refusal: a sweep is retried by sweeping again.
+		if failed, _, ok := strings.Cut(s, "; once the cause is fixed, retry just them: cutover run"); ok {
+			s = fmt.Sprintf("%s; once the cause is fixed, run the sweep again: cutover sweep --plan %s (the users it moved are skipped there)", failed, cmp.Or(p.File, "PLAN"))
+		}
+		rep.NextSteps[i] = s
 	}
 	if rep.Rescued > 0 {
 		rep.NextSteps = append(rep.NextSteps, fmt.Sprintf("%d users the bridge had verified were missing at the IdP (it answered the hook but did not save them); the sweep imported them: look for \"rescued\": true in %s, and check the IdP's logs", rep.Rescued, rep.Files["outcomes"]))
