@@ -94,6 +94,17 @@ func loadAppUsers(sc *scenario, d *database, users []appUser) map[string]appRow 
 	return readAppRows(sc, d)
 }
 
+// validAppUsers counts the rows that can move (the others must stay unlinked).
+func validAppUsers(users []appUser) int {
+	n := 0
+	for _, u := range users {
+		if u.Valid {
+			n++
+		}
+	}
+	return n
+}
+
 // readAppRows reads every users row, keyed by email.
 func readAppRows(sc *scenario, d *database) map[string]appRow {
 	sc.t.Helper()
@@ -186,12 +197,7 @@ func TestAuthOnlyPostgres(t *testing.T) {
 	db := sc.Postgres("db")
 	appUsers := appUsersFixture()
 	before := loadAppUsers(sc, db, appUsers)
-	valid := 0
-	for _, u := range appUsers {
-		if u.Valid {
-			valid++
-		}
-	}
+	valid := validAppUsers(appUsers)
 
 	idp := sc.MockIDP("idp", "authgear")
 	run := bulkRun{Plan: authonlyPlan(idp.Target("mockidp")), DSN: db.NetURL(), IDP: idp}

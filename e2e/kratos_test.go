@@ -451,12 +451,7 @@ func TestKratosAuthOnly(t *testing.T) {
 	db := sc.Postgres("db")
 	appUsers := appUsersFixture()
 	before := loadAppUsers(sc, db, appUsers)
-	valid := 0
-	for _, u := range appUsers {
-		if u.Valid {
-			valid++
-		}
-	}
+	valid := validAppUsers(appUsers)
 	plan := authonlyPlan("target:\n  kind: kratos\n  url: http://kratos:4434\n  public_url: http://kratos:4433\n  schema_id: user\n")
 	k := sc.Kratos("kratos", db, sc.kratosSchema(plan), nil)
 	out := sc.runAuthOnly(bulkRun{Plan: plan, DSN: db.NetURL()})
