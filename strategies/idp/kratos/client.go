@@ -600,21 +600,23 @@ type identityWithPassword struct {
 // Kratos and then replaced by the legacy hash of the same password (the legacy system
 // is frozen by then): their password still works.
 func (c *Client) SetHashIfHookPending(ctx context.Context, identifier, hash string) (string, error) {
-	f, err := c.FindByIdentifier(ctx, identifier)
-	if err != nil || f == nil {
-		return "", err
-	}
-	status, data, _, err := c.send(ctx, c.admin, http.MethodGet, PathIdentities+"/"+url.PathEscape(f.ID)+"?include_credential=password", nil)
+	// One request: the lookup by identifier carries the password credential's config.
+	q := url.Values{"credentials_identifier": {identifier}, "include_credential": {"password"}}
+	status, data, _, err := c.send(ctx, c.admin, http.MethodGet, PathIdentities+"?"+q.Encode(), nil)
 	if err != nil {
 		return "", err
 	}
 	if status != http.StatusOK {
 		return "", decodeError(status, data)
 	}
-	var id identityWithPassword
-	if err := json.Unmarshal(data, &id); err != nil {
-		return "", fmt.Errorf("kratos: decode identity: %w", err)
+	var list []identityWithPassword
+	if err := json.Unmarshal(data, &list); err != nil {
+		return "", fmt.Errorf("kratos: decode identities: %w", err)
 	}
+	if len(list) == 0 {
+		return "", nil // gone
+	}
+	id := list[0]
 	pw := id.Credentials.Password
 	if pw == nil || !pw.Config.UsePasswordMigrationHook || pw.Config.HashedPassword != "" {
 		return "", nil
@@ -629,12 +631,12 @@ func (c *Client) SetHashIfHookPending(ctx context.Context, identifier, hash stri
 	if err != nil {
 		return "", fmt.Errorf("kratos: encode identity: %w", err)
 	}
-	status, data, _, err = c.send(ctx, c.admin, http.MethodPut, PathIdentities+"/"+url.PathEscape(f.ID), body)
+	status, data, _, err = c.send(ctx, c.admin, http.MethodPut, PathIdentities+"/"+url.PathEscape(id.ID), body)
 	if err != nil {
 		return "", err
 	}
 	if status != http.StatusOK {
 		return "", decodeError(status, data)
 	}
-	return f.ID, nil
+	return id.ID, nil
 }
